@@ -1,0 +1,35 @@
+# Pinned tool versions: the one place to bump them. Each binary is built from its
+# official Go module by mk/go-tool and cached outside the repo under TOOLS_CACHE.
+TOOLS_CACHE ?= $(HOME)/.cache/items-api/tools
+TOOLS_BIN := $(CURDIR)/.tools/bin
+export TOOLS_CACHE TOOLS_BIN
+export PATH := $(TOOLS_BIN):$(PATH)
+
+HELM_VERSION := v3.22.0
+HELM_K8S_MINOR := 37
+KUBE_SCORE_VERSION := v1.20.0
+TFLINT_VERSION := v0.64.0
+PROMETHEUS_VERSION := v0.316.0
+
+HELM := $(TOOLS_BIN)/helm
+KUBE_SCORE := $(TOOLS_BIN)/kube-score
+TFLINT := $(TOOLS_BIN)/tflint
+PROMTOOL := $(TOOLS_BIN)/promtool
+
+$(HELM): mk/tools.mk
+	@mk/go-tool helm helm.sh/helm/v3/cmd/helm $(HELM_VERSION) \
+	  "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
+	   -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)"
+
+$(KUBE_SCORE): mk/tools.mk
+	@mk/go-tool kube-score github.com/zegl/kube-score/cmd/kube-score $(KUBE_SCORE_VERSION)
+
+$(TFLINT): mk/tools.mk
+	@mk/go-tool tflint github.com/terraform-linters/tflint $(TFLINT_VERSION)
+
+$(PROMTOOL): mk/tools.mk
+	@mk/go-tool promtool github.com/prometheus/prometheus/cmd/promtool $(PROMETHEUS_VERSION)
+
+.PHONY: tools
+tools: $(HELM) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) ## Build every pinned Go CLI (cached by version)
