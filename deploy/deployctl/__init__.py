@@ -1,0 +1,1 @@
+"""The deploy tool behind `make deploy`: preflight, helm upgrade, verification."""
