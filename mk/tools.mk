@@ -15,6 +15,7 @@ HELM := $(TOOLS_BIN)/helm
 KUBE_SCORE := $(TOOLS_BIN)/kube-score
 TFLINT := $(TOOLS_BIN)/tflint
 PROMTOOL := $(TOOLS_BIN)/promtool
+PROMETHEUS := $(TOOLS_BIN)/prometheus
 
 $(HELM): mk/tools.mk
 	@mk/go-tool helm helm.sh/helm/v3/cmd/helm $(HELM_VERSION) \
@@ -31,5 +32,9 @@ $(TFLINT): mk/tools.mk
 $(PROMTOOL): mk/tools.mk
 	@mk/go-tool promtool github.com/prometheus/prometheus/cmd/promtool $(PROMETHEUS_VERSION)
 
+# The server the cluster e2e runs to scrape the pods and evaluate the chart's alert rules.
+$(PROMETHEUS): mk/tools.mk
+	@mk/go-tool prometheus github.com/prometheus/prometheus/cmd/prometheus $(PROMETHEUS_VERSION)
+
 .PHONY: tools
-tools: $(HELM) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) ## Build every pinned Go CLI (cached by version)
+tools: $(HELM) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) ## Build every pinned Go CLI (cached by version)
