@@ -1,0 +1,39 @@
+# Terraform checks that need no provider binary (the registry is unreachable here):
+# fmt, tflint's bundled ruleset and checkov. `terraform-validate` needs the registry
+# and runs in .github/workflows/ci.yml; terraform/README.md says which check runs where.
+TF ?= terraform
+TF_DIR := terraform
+TF_ROOTS := $(wildcard $(TF_DIR)/modules/* $(TF_DIR)/environments/* $(TF_DIR)/examples/*)
+
+# checkov pins dependencies that clash with ours, so it lives in its own venv.
+CHECKOV_VERSION ?= 3.3.30
+CHECKOV_VENV ?= $(HOME)/.cache/items-api/venvs/checkov-$(CHECKOV_VERSION)
+CHECKOV_BIN := $(CHECKOV_VENV)/bin/checkov
+# Run through the venv's python: the script's shebang breaks if the venv was moved.
+CHECKOV ?= $(CHECKOV_VENV)/bin/python $(CHECKOV_BIN)
+
+LINT_TARGETS += lint-terraform
+
+$(CHECKOV_BIN): | $(VENV_BIN)/uv
+	$(VENV_BIN)/uv venv -q --python $(PYTHON) $(CHECKOV_VENV)
+	$(VENV_BIN)/uv pip install -q --python $(CHECKOV_VENV)/bin/python checkov==$(CHECKOV_VERSION)
+
+.PHONY: lint-terraform terraform-fmt terraform-tflint terraform-checkov terraform-validate
+lint-terraform: terraform-fmt terraform-tflint terraform-checkov ## fmt, tflint and checkov over terraform/ (no providers needed)
+
+terraform-fmt: ## terraform fmt -check over terraform/ (TF=tofu for OpenTofu)
+	$(TF) fmt -check -recursive -diff $(TF_DIR)
+
+terraform-tflint: $(TFLINT) ## tflint (bundled terraform ruleset, see terraform/.tflint.hcl) on every module
+	$(TFLINT) --chdir=$(TF_DIR) --recursive --config=$(CURDIR)/$(TF_DIR)/.tflint.hcl --format=compact
+
+terraform-checkov: $(CHECKOV_BIN) ## checkov policy scan over all Terraform; skips are inline and justified
+	$(CHECKOV) --quiet --compact --framework terraform --directory $(TF_DIR) \
+	  --skip-download --download-external-modules false
+
+terraform-validate: ## init -backend=false + validate every root (needs the provider registry; runs in CI)
+	@for root in $(TF_ROOTS); do \
+	  echo "$(TF) validate $$root"; \
+	  $(TF) -chdir=$$root init -backend=false -input=false -no-color >/dev/null; \
+	  $(TF) -chdir=$$root validate -no-color; \
+	done

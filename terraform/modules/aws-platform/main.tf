@@ -1,0 +1,525 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
+  azs         = { for index, zone in var.availability_zones : zone => index }
+  tags        = merge({ "app.kubernetes.io/part-of" = "items-api", "managed-by" = "terraform" }, var.tags)
+}
+
+################################################################################
+# One customer-managed key encrypts everything at rest: Kubernetes Secrets in etcd,
+# node volumes, the database and its snapshots, Performance Insights, the master
+# password secret and the log groups.
+################################################################################
+
+data "aws_iam_policy_document" "kms" {
+  # In a key policy "*" means "this key", and kms:* for the account root is AWS's default
+  # key policy that lets IAM policies grant access; nothing else can be named here.
+  #checkov:skip=CKV_AWS_109:key policy; the resource "*" is the key itself
+  #checkov:skip=CKV_AWS_111:key policy; the resource "*" is the key itself
+  #checkov:skip=CKV_AWS_356:key policy; the resource "*" is the key itself
+  # The account keeps administrative control; IAM policies then grant use per role.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = [local.account_arn]
+    }
+  }
+
+  # CloudWatch Logs encrypts log groups with the key only when the key policy says so.
+  statement {
+    sid = "CloudWatchLogsUse"
+    actions = [
+      "kms:Encrypt*",
+      "kms:Decrypt*",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:Describe*",
+    ]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${data.aws_region.current.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:*"]
+    }
+  }
+
+  # EC2 Auto Scaling launches the nodes, so it needs the key for their encrypted volumes.
+  statement {
+    sid = "AutoScalingUsesKeyForNodeVolumes"
+    actions = [
+      "kms:Encrypt",
+      "kms:Decrypt",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:DescribeKey",
+      "kms:CreateGrant",
+    ]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description             = "${var.name}: EKS secrets, node volumes, RDS, logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.kms.json
+  tags                    = local.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+################################################################################
+# Network: private subnets for nodes and the database; public subnets hold only the
+# NAT gateways and internet-facing load balancers.
+################################################################################
+
+resource "aws_vpc" "this" {
+  cidr_block           = var.vpc_cidr
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+  tags                 = merge(local.tags, { Name = var.name })
+}
+
+# The default security group allows all traffic between its members; nothing may use it.
+resource "aws_default_security_group" "this" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(local.tags, { Name = "${var.name}-default-deny" })
+}
+
+resource "aws_subnet" "private" {
+  for_each = local.azs
+
+  vpc_id            = aws_vpc.this.id
+  availability_zone = each.key
+  cidr_block        = cidrsubnet(var.vpc_cidr, 4, each.value)
+  tags = merge(local.tags, {
+    Name                              = "${var.name}-private-${each.key}"
+    "kubernetes.io/role/internal-elb" = "1"
+  })
+}
+
+resource "aws_subnet" "public" {
+  for_each = local.azs
+
+  vpc_id                  = aws_vpc.this.id
+  availability_zone       = each.key
+  cidr_block              = cidrsubnet(var.vpc_cidr, 4, 8 + each.value)
+  map_public_ip_on_launch = false
+  tags = merge(local.tags, {
+    Name                     = "${var.name}-public-${each.key}"
+    "kubernetes.io/role/elb" = "1"
+  })
+}
+
+resource "aws_internet_gateway" "this" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(local.tags, { Name = var.name })
+}
+
+# One NAT gateway per zone, so losing a zone does not cut the others off the internet.
+resource "aws_eip" "nat" {
+  for_each = local.azs
+
+  domain     = "vpc"
+  tags       = merge(local.tags, { Name = "${var.name}-nat-${each.key}" })
+  depends_on = [aws_internet_gateway.this]
+}
+
+resource "aws_nat_gateway" "this" {
+  for_each = local.azs
+
+  allocation_id = aws_eip.nat[each.key].id
+  subnet_id     = aws_subnet.public[each.key].id
+  tags          = merge(local.tags, { Name = "${var.name}-${each.key}" })
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(local.tags, { Name = "${var.name}-public" })
+}
+
+resource "aws_route" "public_internet" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.this.id
+}
+
+resource "aws_route_table_association" "public" {
+  for_each = local.azs
+
+  subnet_id      = aws_subnet.public[each.key].id
+  route_table_id = aws_route_table.public.id
+}
+
+resource "aws_route_table" "private" {
+  for_each = local.azs
+
+  vpc_id = aws_vpc.this.id
+  tags   = merge(local.tags, { Name = "${var.name}-private-${each.key}" })
+}
+
+resource "aws_route" "private_nat" {
+  for_each = local.azs
+
+  route_table_id         = aws_route_table.private[each.key].id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.this[each.key].id
+}
+
+resource "aws_route_table_association" "private" {
+  for_each = local.azs
+
+  subnet_id      = aws_subnet.private[each.key].id
+  route_table_id = aws_route_table.private[each.key].id
+}
+
+resource "aws_cloudwatch_log_group" "flow_logs" {
+  name              = "/aws/vpc/${var.name}/flow-logs"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+  tags              = local.tags
+}
+
+data "aws_iam_policy_document" "flow_logs_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "flow_logs" {
+  statement {
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:DescribeLogStreams",
+    ]
+    resources = ["${aws_cloudwatch_log_group.flow_logs.arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "flow_logs" {
+  name_prefix        = "${var.name}-flow-logs-"
+  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  name   = "write-flow-logs"
+  role   = aws_iam_role.flow_logs.id
+  policy = data.aws_iam_policy_document.flow_logs.json
+}
+
+resource "aws_flow_log" "this" {
+  vpc_id          = aws_vpc.this.id
+  traffic_type    = "ALL"
+  log_destination = aws_cloudwatch_log_group.flow_logs.arn
+  iam_role_arn    = aws_iam_role.flow_logs.arn
+  tags            = local.tags
+}
+
+################################################################################
+# EKS: private API endpoint by default, envelope-encrypted Secrets, every control
+# plane log type, nodes only in private subnets with IMDSv2 and encrypted disks.
+################################################################################
+
+resource "aws_cloudwatch_log_group" "eks" {
+  # EKS writes to this exact name; creating it first sets retention and encryption.
+  name              = "/aws/eks/${var.name}/cluster"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+  tags              = local.tags
+}
+
+data "aws_iam_policy_document" "eks_assume" {
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+    principals {
+      type        = "Service"
+      identifiers = ["eks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "cluster" {
+  name_prefix        = "${var.name}-cluster-"
+  assume_role_policy = data.aws_iam_policy_document.eks_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy_attachment" "cluster" {
+  role       = aws_iam_role.cluster.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonEKSClusterPolicy"
+}
+
+resource "aws_eks_cluster" "this" {
+  name                      = var.name
+  version                   = var.kubernetes_version
+  role_arn                  = aws_iam_role.cluster.arn
+  enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+  deletion_protection       = true
+
+  access_config {
+    authentication_mode                         = "API"
+    bootstrap_cluster_creator_admin_permissions = true
+  }
+
+  vpc_config {
+    subnet_ids              = [for subnet in aws_subnet.private : subnet.id]
+    endpoint_private_access = true
+    endpoint_public_access  = length(var.cluster_endpoint_public_access_cidrs) > 0
+    public_access_cidrs     = length(var.cluster_endpoint_public_access_cidrs) > 0 ? var.cluster_endpoint_public_access_cidrs : null
+  }
+
+  encryption_config {
+    resources = ["secrets"]
+    provider {
+      key_arn = aws_kms_key.this.arn
+    }
+  }
+
+  tags = local.tags
+
+  depends_on = [
+    aws_cloudwatch_log_group.eks,
+    aws_iam_role_policy_attachment.cluster,
+  ]
+}
+
+data "aws_iam_policy_document" "node_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "node" {
+  name_prefix        = "${var.name}-node-"
+  assume_role_policy = data.aws_iam_policy_document.node_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy_attachment" "node" {
+  for_each = toset(["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly"])
+
+  role       = aws_iam_role.node.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/${each.key}"
+}
+
+resource "aws_launch_template" "node" {
+  name_prefix = "${var.name}-node-"
+  description = "Encrypted root volume and IMDSv2 with a hop limit of 1, so pods cannot borrow the node's role."
+
+  block_device_mappings {
+    device_name = "/dev/xvda"
+    ebs {
+      volume_size           = var.node_group.disk_size_gib
+      volume_type           = "gp3"
+      encrypted             = true
+      kms_key_id            = aws_kms_key.this.arn
+      delete_on_termination = true
+    }
+  }
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  tag_specifications {
+    resource_type = "instance"
+    tags          = merge(local.tags, { Name = "${var.name}-node" })
+  }
+
+  tags = local.tags
+}
+
+resource "aws_eks_node_group" "this" {
+  cluster_name    = aws_eks_cluster.this.name
+  node_group_name = "${var.name}-default"
+  node_role_arn   = aws_iam_role.node.arn
+  subnet_ids      = [for subnet in aws_subnet.private : subnet.id]
+  ami_type        = "AL2023_x86_64_STANDARD"
+  instance_types  = var.node_group.instance_types
+
+  launch_template {
+    id      = aws_launch_template.node.id
+    version = aws_launch_template.node.latest_version
+  }
+
+  scaling_config {
+    min_size     = var.node_group.min_size
+    desired_size = var.node_group.desired_size
+    max_size     = var.node_group.max_size
+  }
+
+  update_config {
+    max_unavailable = 1
+  }
+
+  tags = local.tags
+
+  # The cluster autoscaler changes desired_size; Terraform must not fight it.
+  lifecycle {
+    ignore_changes = [scaling_config[0].desired_size]
+  }
+
+  depends_on = [aws_iam_role_policy_attachment.node]
+}
+
+################################################################################
+# PostgreSQL: private subnets only, reachable from the cluster's nodes only, TLS
+# enforced, encrypted, backed up, Multi-AZ, and protected from deletion.
+################################################################################
+
+resource "aws_db_subnet_group" "this" {
+  name       = var.name
+  subnet_ids = [for subnet in aws_subnet.private : subnet.id]
+  tags       = local.tags
+}
+
+resource "aws_security_group" "database" {
+  name_prefix = "${var.name}-postgres-"
+  description = "PostgreSQL ${var.name}: reachable from the EKS cluster only"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(local.tags, { Name = "${var.name}-postgres" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database_from_cluster" {
+  security_group_id            = aws_security_group.database.id
+  description                  = "PostgreSQL from the EKS cluster security group (nodes and pods)"
+  referenced_security_group_id = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+}
+
+resource "aws_db_parameter_group" "this" {
+  name_prefix = "${var.name}-postgres${split(".", var.database.engine_version)[0]}-"
+  family      = "postgres${split(".", var.database.engine_version)[0]}"
+  description = "items-api: TLS only, slow statement logging"
+  tags        = local.tags
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = "500"
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+data "aws_iam_policy_document" "rds_monitoring_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "rds_monitoring" {
+  name_prefix        = "${var.name}-rds-monitoring-"
+  assume_role_policy = data.aws_iam_policy_document.rds_monitoring_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy_attachment" "rds_monitoring" {
+  role       = aws_iam_role.rds_monitoring.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_cloudwatch_log_group" "postgres" {
+  for_each = toset(["postgresql", "upgrade"])
+
+  # RDS exports to this exact name; creating it first sets retention and encryption.
+  name              = "/aws/rds/instance/${var.name}/${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+  tags              = local.tags
+}
+
+resource "aws_db_instance" "this" {
+  # Both come from var.database, whose validation keeps retention at 7-35 days and whose
+  # multi_az defaults to true; checkov does not evaluate optional() object defaults.
+  #checkov:skip=CKV_AWS_133:backup_retention_period is var.database.backup_retention_days, validated >= 7
+  #checkov:skip=CKV_AWS_157:multi_az is var.database.multi_az, default true
+  identifier     = var.name
+  engine         = "postgres"
+  engine_version = var.database.engine_version
+  instance_class = var.database.instance_class
+  db_name        = var.database.database_name
+  username       = var.database.username
+
+  # RDS generates and rotates the password in Secrets Manager: it never enters state.
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = aws_kms_key.this.key_id
+
+  allocated_storage     = var.database.allocated_storage_gib
+  max_allocated_storage = var.database.max_storage_gib
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = aws_kms_key.this.arn
+
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [aws_security_group.database.id]
+  publicly_accessible    = false
+  multi_az               = var.database.multi_az
+  parameter_group_name   = aws_db_parameter_group.this.name
+
+  backup_retention_period   = var.database.backup_retention_days
+  copy_tags_to_snapshot     = true
+  delete_automated_backups  = false
+  deletion_protection       = true
+  skip_final_snapshot       = false
+  final_snapshot_identifier = "${var.name}-final"
+
+  auto_minor_version_upgrade          = true
+  iam_database_authentication_enabled = true
+  enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
+
+  monitoring_interval                   = 60
+  monitoring_role_arn                   = aws_iam_role.rds_monitoring.arn
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_retention_period = 7
+
+  tags = local.tags
+
+  depends_on = [aws_cloudwatch_log_group.postgres]
+}
