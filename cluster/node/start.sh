@@ -1,0 +1,69 @@
+# The node: its network namespace, containerd, kubelet and kube-proxy (sourced by
+# cluster/up after lib.sh).
+
+render() { render_file "$CLUSTER_DIR/node/$1" >"$STATE/$1"; }
+
+setup_network() {
+  [ -e "/run/netns/$NETNS" ] && return
+  local taken
+  taken=$(ip -o route show | awk -v a="$NODE_NET" -v b="$CLUSTER_CIDR" -v c="$SERVICE_CIDR" \
+    '$1 == a || $1 == b || $1 == c {print $1" ("$3")"}' | head -n1)
+  [ -z "$taken" ] || fail network "route $taken already exists on this machine"
+  ip netns add "$NETNS"
+  ip link add "$HOST_IF" type veth peer name "$NODE_IF"
+  ip link set "$NODE_IF" netns "$NETNS"
+  ip addr add "$HOST_IP/24" dev "$HOST_IF" && ip link set "$HOST_IF" up
+  in_netns ip addr add "$NODE_IP/24" dev "$NODE_IF"
+  in_netns ip link set "$NODE_IF" up
+  in_netns ip link set lo up
+  in_netns ip route add default via "$HOST_IP"
+  # Pods and Services are reached from the host through the node, as on a real network.
+  ip route add "$CLUSTER_CIDR" via "$NODE_IP"
+  ip route add "$SERVICE_CIDR" via "$NODE_IP"
+  # The node routes for its pods; bridged pod-to-pod traffic must pass kube-proxy's rules.
+  in_netns sysctl -qw net.ipv4.ip_forward=1
+  modprobe br_netfilter 2>/dev/null || true
+  in_netns sysctl -qw net.bridge.bridge-nf-call-iptables=1 ||
+    fail network "net.bridge.bridge-nf-call-iptables cannot be set (br_netfilter missing?)"
+}
+
+# Makes the node's cgroup in every hierarchy, the kubelet's cgroupRoot (v1 cpuset needs its
+# cpus and mems copied from the parent before anything may join).
+setup_cgroups() {
+  local h f
+  for h in $(cgroup_hierarchies); do
+    mkdir -p "$h/$CGROUP_NAME" 2>/dev/null || fail cgroups "cannot create $h/$CGROUP_NAME"
+    if [ -e "$h/cpuset.cpus" ]; then
+      for f in cpuset.cpus cpuset.mems; do cat "$h/$f" >"$h/$CGROUP_NAME/$f"; done
+    fi
+  done
+}
+
+start_node() {
+  mkdir -p "$STATE/containerd" "$STATE/cni/net.d" "$STATE/pod-logs" "$STATE/kubelet"
+  render containerd.toml
+  render 10-bridge.conflist && mv "$STATE/10-bridge.conflist" "$STATE/cni/net.d/"
+  render kubelet.yaml
+  render kube-proxy.yaml
+  start containerd containerd --config "$STATE/containerd.toml"
+  wait_for containerd 30 ctr --address "$STATE/containerd/containerd.sock" version
+  import_images "$CACHE/pause@$KUBERNETES_VERSION/image.tar" \
+    "$CACHE/coredns@$COREDNS_VERSION/image.tar" "$CACHE/metrics-server@$METRICS_SERVER_VERSION/image.tar"
+
+  start kubelet "$BIN/kubelet" --config "$STATE/kubelet.yaml" \
+    --kubeconfig "$STATE/node.kubeconfig" --root-dir "$STATE/kubelet" \
+    --hostname-override "$NODE_NAME" --node-ip "$NODE_IP"
+  start kube-proxy "$BIN/kube-proxy" --config "$STATE/kube-proxy.yaml"
+  wait_for kubelet 120 kubectl get node "$NODE_NAME"
+  wait_for kube-proxy 60 in_netns curl -sf http://127.0.0.1:10256/healthz
+}
+
+# import_images TAR...: loads saved images into the node's containerd, where pods find them
+# with imagePullPolicy Never or IfNotPresent.
+import_images() {
+  local tar
+  for tar; do
+    ctr --address "$STATE/containerd/containerd.sock" -n k8s.io images import --no-unpack \
+      "$tar" >/dev/null || fail containerd "cannot import $tar"
+  done
+}
