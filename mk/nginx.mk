@@ -1,0 +1,62 @@
+# The reverse proxy: nginx/templates rendered by nginx/render.py. Everything nginx writes
+# locally (pid, temp files, logs, the throwaway certificate) stays in .local/nginx.
+NGINX := $(or $(shell command -v nginx 2>/dev/null),/usr/sbin/nginx)
+NGINX_LOCAL := $(CURDIR)/.local/nginx
+NGINX_CONF := $(NGINX_LOCAL)/conf
+NGINX_RENDERED := $(NGINX_LOCAL)/rendered
+NGINX_TLS_CERT := $(NGINX_LOCAL)/tls/tls.crt
+NGINX_LINT_PROFILES := local tls sidecar
+# Extra placeholders for `make up`/`nginx-up`, e.g. NGINX_SET="RATE_LIMIT=500r/s HTTP_PORT=9080".
+NGINX_SET ?=
+NGINX_RENDER = $(VENV_BIN)/python nginx/render.py
+NGINX_CTL = $(NGINX) -e $(NGINX_LOCAL)/logs/error.log -c $(NGINX_CONF)/nginx.conf
+NGINX_RUNNING = { [ -s $(NGINX_LOCAL)/nginx.pid ] && kill -0 "$$(cat $(NGINX_LOCAL)/nginx.pid)" 2>/dev/null; }
+
+LINT_TARGETS += lint-nginx
+TEST_DEPS += nginx-installed $(NGINX_TLS_CERT)
+
+.PHONY: nginx-installed nginx-render lint-nginx nginx-up nginx-down
+nginx-installed: ## Install Debian's nginx with apt when missing (root only)
+	@if [ -x "$(NGINX)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "nginx-installed: installing nginx with apt"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; \
+	else \
+	  echo "nginx-installed: nginx is missing; install it with: sudo apt-get install nginx" >&2; exit 1; \
+	fi
+
+# Self-signed, for the TLS rendering's nginx -t and the live HTTPS tests only.
+$(NGINX_TLS_CERT):
+	@mkdir -p $(@D)
+	@openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=localhost \
+	  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	  -keyout $(@D)/tls.key -out $@ 2>/dev/null
+
+nginx-render: $(DEV_STAMP) ## Render each profile (local, tls, sidecar) into .local/nginx/rendered/
+	@for profile in $(NGINX_LINT_PROFILES); do \
+	  $(NGINX_RENDER) --profile $$profile --out $(NGINX_RENDERED)/$$profile; \
+	done
+
+lint-nginx: nginx-render nginx-installed $(NGINX_TLS_CERT) ## nginx -t and gixy (zero findings) on every rendering
+	@for profile in $(NGINX_LINT_PROFILES); do \
+	  conf=$(NGINX_RENDERED)/$$profile/nginx.conf; \
+	  $(NGINX) -q -t -e stderr -c $$conf || exit 1; \
+	  $(VENV_BIN)/gixy $$conf > $(NGINX_RENDERED)/$$profile/gixy.txt 2>&1 \
+	    || { cat $(NGINX_RENDERED)/$$profile/gixy.txt; echo "lint-nginx: gixy findings in $$conf" >&2; exit 1; }; \
+	done; \
+	echo "lint-nginx: nginx -t and gixy clean for $(NGINX_LINT_PROFILES)"
+
+nginx-up: $(DEV_STAMP) nginx-installed ## Run nginx on 127.0.0.1:8080 in front of gunicorn on :8000 (reloads if running)
+	@$(NGINX_RENDER) --profile local $(addprefix --set ,$(NGINX_SET)) --out $(NGINX_CONF) >/dev/null
+	@$(NGINX) -q -t -e stderr -c $(NGINX_CONF)/nginx.conf
+	@if $(NGINX_RUNNING); then \
+	  $(NGINX_CTL) -s reload && echo "nginx-up: reloaded"; \
+	else \
+	  $(NGINX_CTL) \
+	    && echo "nginx-up: nginx on http://127.0.0.1:8080 (logs in $(NGINX_LOCAL)/logs)"; \
+	fi
+
+nginx-down: ## Stop the local nginx gracefully (no-op when it is not running)
+	@if $(NGINX_RUNNING); then \
+	  $(NGINX_CTL) -s quit && echo "nginx-down: stopped"; \
+	fi
