@@ -8,6 +8,11 @@ output "private_subnet_ids" {
   value       = [for subnet in aws_subnet.private : subnet.id]
 }
 
+output "private_subnet_cidrs" {
+  description = "CIDRs of the private subnets: where the database lives, for the app's NetworkPolicy egress."
+  value       = [for subnet in aws_subnet.private : subnet.cidr_block]
+}
+
 output "public_subnet_ids" {
   description = "IDs of the public subnets (NAT gateways, internet-facing load balancers)."
   value       = [for subnet in aws_subnet.public : subnet.id]
