@@ -1,0 +1,232 @@
+"""The subcommands' work, importable without click: each takes the shared Options."""
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from . import report
+from .diff import diff_manifests
+from .errors import DeployError, ExitCode
+from .helm import Helm, HelmFailed
+from .kube import Kube
+from .preflight import check_image, connect, prepare
+from .release import DEFAULT_HELM, Release
+from .values import app_version, effective_values, image_of
+from .verify import FailureWatch, check_health, failing_pods, recent_warnings
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every subcommand shares: where the release goes and how to reach the cluster."""
+
+    env: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    timeout_s: int = 300
+    helm: Path = DEFAULT_HELM
+    values: tuple[Path, ...] = ()
+
+
+def say(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _open(options: Options) -> tuple[Release, Kube, Helm]:
+    release = Release.for_env(options.env)
+    if not os.access(options.helm, os.X_OK):
+        raise DeployError(
+            ExitCode.MISSING_TOOL,
+            f"helm not found at {options.helm}",
+            "build the pinned helm with `make tools`, or pass another binary with --helm",
+        )
+    kube = connect(release, options.kubeconfig, options.context, say)
+    helm = Helm(options.helm, release, kube.context, options.kubeconfig, options.timeout_s)
+    return release, kube, helm
+
+
+def _helm(helm: Helm, args: list[str], missing_ok: bool = False) -> str | None:
+    """Runs a helm command whose failure needs no diagnosis beyond helm's own message;
+    None when the release does not exist and `missing_ok`."""
+    release = helm.release
+    try:
+        return helm.run(args)
+    except HelmFailed as exc:
+        if exc.release_missing and missing_ok:
+            return None
+        if exc.release_missing:
+            raise DeployError(
+                ExitCode.PREFLIGHT,
+                f"no release {release.name} in namespace {release.namespace} "
+                f"(context {helm.context})",
+                f"deploy it first (make deploy ENV={release.env}), or check ENV and the context",
+            ) from None
+        say(f"helm {args[0]} failed:\n{exc}")
+        raise DeployError(
+            ExitCode.RELEASE_FAILED,
+            f"helm {args[0]} of {release.name} in {release.namespace} failed (helm's error above)",
+            "fix what helm names; `make status ENV=...` shows the release's state",
+        ) from None
+
+
+def _explain_unhealthy(kube: Kube, release: Release, problems: list[str]) -> None:
+    say("the release is not healthy:\n" + report.format_problems(problems))
+    say(report.format_pod_reports(failing_pods(kube, release)))
+
+
+def failure_outcome(helm_error: str) -> str:
+    """What --atomic did, from helm's message: the operator must know what is running now."""
+    if "has been rolled back" in helm_error:
+        return "the release was rolled back to its previous revision (--atomic)"
+    if "has been uninstalled" in helm_error:
+        return "the first install was removed again (--atomic)"
+    if "rollback" in helm_error.lower() or "uninstall" in helm_error.lower():
+        return "--atomic's clean-up failed too: check `make status` before anything else"
+    return "helm changed nothing in the cluster"
+
+
+def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
+    started, since = time.monotonic(), datetime.now(UTC)
+    release = Release.for_env(options.env)
+    values = effective_values(release, options.values, image_tag)
+    image = image_of(values, app_version(release))
+    check_image(release, image)
+    release, kube, helm = _open(options)
+    prepare(kube, release, values, image, dry_run, say)
+    if dry_run:
+        show_changes(helm, image_tag, options.values)
+        say("dry run: nothing was changed")
+        return
+    say(f"helm       upgrade --install {release.name} --atomic --wait (timeout {helm.timeout_s}s)")
+    with FailureWatch(kube, release) as watch:
+        try:
+            result = helm.run_json(helm.upgrade_args(options.values, image_tag, dry_run=False))
+        except HelmFailed as exc:
+            failure = exc
+        else:
+            failure = None
+    if failure:
+        say(f"helm failed:\n{failure}")
+        say(report.format_pod_reports(watch.reports.values()))
+        warnings = recent_warnings(kube.warning_events(release.namespace), since)
+        if warnings:
+            say("warnings since the deploy started:\n" + report.format_problems(warnings))
+        raise DeployError(
+            ExitCode.RELEASE_FAILED,
+            f"the deploy of {release.name} to {release.namespace} failed; "
+            f"{failure_outcome(failure.stderr)}",
+            "fix what helm's error, the pod events and the logs above show, then deploy again",
+        )
+    revision = result["version"]
+    health = check_health(kube, release)
+    if health.problems:
+        _explain_unhealthy(kube, release, health.problems)
+        if revision > 1:
+            say(f"rolling back revision {revision} to the previous one")
+            _helm(helm, helm.rollback_args(None))
+        raise DeployError(
+            ExitCode.VERIFY_FAILED,
+            f"revision {revision} of {release.name} installed but failed verification"
+            + (" and was rolled back" if revision > 1 else " (first install: left in place)"),
+            "fix what the problems above show, then deploy again"
+            + ("" if revision > 1 else f"; `make uninstall ENV={release.env}` removes it"),
+        )
+    click.echo(
+        report.format_summary(
+            "deployed",
+            release.name,
+            release.namespace,
+            kube.context,
+            revision,
+            health,
+            time.monotonic() - started,
+        )
+    )
+
+
+def show_changes(helm: Helm, image_tag: str | None, extra_values: tuple[Path, ...]) -> None:
+    rendered = json.loads(_helm(helm, helm.upgrade_args(extra_values, image_tag, dry_run=True)))
+    hooks = [hook.get("manifest", "") for hook in rendered.get("hooks") or []]
+    new = "\n---\n".join([rendered.get("manifest", ""), *hooks])
+    current = _helm(helm, helm.get_args("manifest"), missing_ok=True)
+    if current is None:
+        current = ""
+        say(f"release {helm.release.name} is not installed: everything below is new")
+    else:
+        current += "\n---\n" + (_helm(helm, helm.get_args("hooks")) or "")
+    blocks = diff_manifests(current, new)
+    click.echo("\n".join(blocks) if blocks else "no changes")
+
+
+def diff(options: Options, image_tag: str | None) -> None:
+    release = Release.for_env(options.env)
+    values = effective_values(release, options.values, image_tag)
+    check_image(release, image_of(values, app_version(release)))
+    _, _, helm = _open(options)
+    show_changes(helm, image_tag, options.values)
+
+
+def status(options: Options) -> None:
+    started = time.monotonic()
+    release, kube, helm = _open(options)
+    info = json.loads(_helm(helm, helm.status_args()))
+    _report_health(kube, release, f"release ({info['info']['status']})", info, started)
+
+
+def _report_health(kube: Kube, release: Release, verb: str, info: dict, started: float) -> None:
+    health = check_health(kube, release)
+    click.echo(
+        report.format_summary(
+            verb,
+            release.name,
+            release.namespace,
+            kube.context,
+            info["version"],
+            health,
+            time.monotonic() - started,
+        )
+    )
+    problems = health.problems
+    if info["info"]["status"] != "deployed":
+        problems = [f"helm reports the release as {info['info']['status']}", *problems]
+    if problems:
+        _explain_unhealthy(kube, release, problems)
+        raise DeployError(
+            ExitCode.VERIFY_FAILED,
+            f"release {release.name} in {release.namespace} is not healthy",
+            f"fix what the problems above show, or roll back (make rollback ENV={release.env})",
+        )
+
+
+def rollback(options: Options, revision: int | None) -> None:
+    started = time.monotonic()
+    release, kube, helm = _open(options)
+    say(f"helm       rollback {release.name} to revision {revision or 'previous'}")
+    _helm(helm, helm.rollback_args(revision))
+    info = json.loads(_helm(helm, helm.status_args()))
+    _report_health(kube, release, "rolled back", info, started)
+
+
+def uninstall(options: Options, confirmed: bool) -> None:
+    release = Release.for_env(options.env)
+    if release.policy.require_explicit_context and not confirmed:
+        raise DeployError(
+            ExitCode.PREFLIGHT,
+            f"uninstalling {release.env} needs confirmation",
+            "add YES=1 (make) or --yes",
+        )
+    release, kube, helm = _open(options)
+    if _helm(helm, helm.uninstall_args(), missing_ok=True) is None:
+        say(f"release {release.name} is not installed in {release.namespace}: nothing to do")
+        return
+    click.echo(f"uninstalled {release.name} from {release.namespace} (context {kube.context})")
+    for claim in kube.claims(release.namespace, release.selector):
+        name = claim["metadata"]["name"]
+        click.echo(
+            f"  kept PersistentVolumeClaim {name} (its data); delete it with "
+            f"kubectl -n {release.namespace} delete pvc {name}"
+        )

@@ -1,0 +1,59 @@
+"""Where a release lives: the one place that maps an environment to release name, namespace,
+chart, values file and the safety policy that goes with it."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RELEASE_NAME = "items-api"
+CHART_DIR = REPO_ROOT / "helm" / "items-api"
+VALUES_DIR = REPO_ROOT / "deploy" / "values"
+DEFAULT_HELM = REPO_ROOT / ".tools" / "bin" / "helm"
+
+
+@dataclass(frozen=True)
+class Policy:
+    # Shared environments get their namespace (quotas, RBAC, labels) from the platform side;
+    # creating it on the fly there would hide a wrong context.
+    create_namespace: bool
+    # A tag like `latest` makes rollbacks meaningless: the old revision runs the new image.
+    allow_latest_tag: bool = True
+    # Production never deploys to whatever the kubeconfig's current-context happens to be.
+    require_explicit_context: bool = False
+
+
+POLICIES = {
+    "dev": Policy(create_namespace=True),
+    "e2e": Policy(create_namespace=True),
+    "staging": Policy(create_namespace=False),
+    "production": Policy(
+        create_namespace=False, allow_latest_tag=False, require_explicit_context=True
+    ),
+}
+ENVIRONMENTS = tuple(POLICIES)
+
+
+@dataclass(frozen=True)
+class Release:
+    env: str
+    name: str
+    namespace: str
+    chart: Path
+    values_file: Path
+    policy: Policy
+
+    @classmethod
+    def for_env(cls, env: str) -> "Release":
+        return cls(
+            env=env,
+            name=RELEASE_NAME,
+            namespace=f"{RELEASE_NAME}-{env}",
+            chart=CHART_DIR,
+            values_file=VALUES_DIR / f"{env}.yaml",
+            policy=POLICIES[env],
+        )
+
+    @property
+    def selector(self) -> str:
+        """The label selector of every object helm created for this release (chart labels)."""
+        return f"app.kubernetes.io/instance={self.name}"
