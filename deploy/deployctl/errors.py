@@ -24,7 +24,7 @@ EXIT_CODE_HELP = {
     ExitCode.NO_CLUSTER: "no cluster configured (no kubeconfig found)",
     ExitCode.UNREACHABLE: "the API server cannot be reached or rejects the credentials",
     ExitCode.PREFLIGHT: "a preflight check failed (context, namespace, Secret, values, image tag)",
-    ExitCode.RELEASE_FAILED: "helm failed; the release was rolled back",
+    ExitCode.RELEASE_FAILED: "helm failed (a failed deploy is rolled back by --atomic)",
     ExitCode.VERIFY_FAILED: "the release is installed but not healthy (rollout, pods, /readyz)",
     ExitCode.MISSING_TOOL: "the helm binary is missing",
 }
