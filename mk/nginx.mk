@@ -37,7 +37,8 @@ nginx-render: $(DEV_STAMP) ## Render each profile (local, tls, sidecar) into .lo
 	  $(NGINX_RENDER) --profile $$profile --out $(NGINX_RENDERED)/$$profile; \
 	done
 
-lint-nginx: nginx-render nginx-installed $(NGINX_TLS_CERT) ## nginx -t and gixy (zero findings) on every rendering
+lint-nginx: nginx-render nginx-installed $(NGINX_TLS_CERT) ## nginx -t and gixy (zero findings) on every rendering; hadolint
+	@$(VENV_BIN)/hadolint nginx/Dockerfile
 	@for profile in $(NGINX_LINT_PROFILES); do \
 	  conf=$(NGINX_RENDERED)/$$profile/nginx.conf; \
 	  $(NGINX) -q -t -e stderr -c $$conf || exit 1; \
