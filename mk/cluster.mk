@@ -18,7 +18,7 @@ LINT_TARGETS += lint-cluster
 cluster-deps: ## Install the Debian packages the test cluster runs on, if missing
 	@missing=$$(for p in $(CLUSTER_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "cluster-deps: installing" $$missing; \
+	  echo "cluster-deps: installing" $$missing >&2; \
 	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
 	fi

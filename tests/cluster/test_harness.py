@@ -1,0 +1,49 @@
+"""The harness's pinned versions and rendered configs, checked without a cluster."""
+
+import re
+import subprocess
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.cluster.conftest import CLUSTER, VERSIONS
+
+K8S = VERSIONS["KUBERNETES_VERSION"]
+
+
+def render(template: str) -> str:
+    """What cluster/up writes from a template, with the harness's own variables."""
+    return subprocess.run(
+        ["bash", "-c", '. cluster/lib.sh && render_file "$1"', "render", template],
+        cwd=CLUSTER.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_wrapper_module_builds_the_pinned_kubernetes_with_matching_staging_modules():
+    gomod = (CLUSTER / "build/kubernetes/go.mod").read_text()
+    assert re.search(rf"^\s*k8s\.io/kubernetes {re.escape(K8S)}\b", gomod, re.M)
+    staging = re.findall(r"^\s*(k8s\.io/\S+) => (\S+) (\S+)$", gomod, re.M)
+    assert len(staging) > 25
+    # v1.34.4 publishes its staging modules as v0.34.4.
+    assert all(
+        module == target and version == "v0" + K8S[2:] for module, target, version in staging
+    )
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in (CLUSTER / "addons").glob("*.yaml")))
+def test_addon_manifests_are_valid_for_the_pinned_kubernetes(template):
+    for doc in yaml.safe_load_all(render(f"cluster/addons/{template}")):
+        kubernetes_validate.validate(doc, K8S.lstrip("v").rsplit(".", 1)[0] + ".0", strict=True)
+
+
+@pytest.mark.parametrize(
+    "template", ["containerd.toml", "10-bridge.conflist", "kubelet.yaml", "kube-proxy.yaml"]
+)
+def test_node_configs_render_with_every_variable_filled(template):
+    rendered = render(f"cluster/node/{template}")
+    assert "${" not in rendered
+    assert "/.local/cluster/" in rendered
