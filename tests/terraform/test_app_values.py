@@ -1,0 +1,247 @@
+"""The app module's inputs against the chart's values.schema.json.
+
+Terraform evaluates the module's variables.tf and values.tf (the inputs -> chart values
+mapping) in a root module with no providers, which runs offline. Values the module
+produces must pass the chart's schema; every input the schema would refuse must be
+refused by a validation block at plan time first.
+"""
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.terraform.hcl import ROOT, TERRAFORM, load_dir, named, unquote
+
+pytestmark = pytest.mark.slow
+
+APP = TERRAFORM / "modules" / "app"
+CHART = ROOT / "helm" / "items-api"
+TF = os.environ.get("TF", "terraform")
+
+BASE_INPUTS = {
+    "namespace": "items-api",
+    "environment": "staging",
+    "image": {"repository": "example/items-api", "tag": "0.1.0-abc1234"},
+    "existing_secret_name": "items-api-secrets",
+}
+
+
+class Module:
+    """The app module's variables and chart-values mapping, evaluated by Terraform."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        for name in ("variables.tf", "values.tf"):
+            shutil.copy(APP / name, workdir / name)
+        (workdir / "outputs.tf").write_text(
+            'output "chart_values" {\n  value = local.chart_values\n}\n'
+        )
+        self._run("init", "-input=false", "-no-color")
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [TF, *args], cwd=self.workdir, capture_output=True, text=True, timeout=120
+        )
+
+    def _write_inputs(self, inputs: dict) -> str:
+        path = self.workdir / "inputs.tfvars.json"
+        path.write_text(json.dumps(inputs))
+        return f"-var-file={path.name}"
+
+    def chart_values(self, inputs: dict) -> dict:
+        done = self._run(
+            "apply", "-auto-approve", "-input=false", "-no-color", self._write_inputs(inputs)
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        out = self._run("output", "-json", "chart_values")
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    def plan_errors(self, inputs: dict) -> str:
+        done = self._run("plan", "-input=false", "-no-color", self._write_inputs(inputs))
+        return "" if done.returncode == 0 else done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def module(tmp_path_factory) -> Module:
+    if shutil.which(TF) is None:
+        pytest.fail(f"{TF} is not on PATH (set TF=tofu for OpenTofu)")
+    return Module(tmp_path_factory.mktemp("app-module"))
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads((CHART / "values.schema.json").read_text())
+
+
+def helm_merged(values: dict) -> dict:
+    """What Helm validates: the chart's values.yaml with the release's values over it."""
+
+    def merge(base, override):
+        if isinstance(base, dict) and isinstance(override, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in override.items()}}
+        return copy.deepcopy(override)
+
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    return merge(defaults, values)
+
+
+def schema_errors(schema: dict, values: dict) -> list[str]:
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    return [error.message for error in validator.iter_errors(helm_merged(values))]
+
+
+def with_path(values: dict, path: str, value) -> dict:
+    """A copy of values with a dotted path ('ingress.hosts.0.host') set."""
+    result = copy.deepcopy(values)
+    *parents, last = path.split(".")
+    node = result
+    for key in parents:
+        node = node[int(key)] if key.isdigit() else node[key]
+    node[int(last) if last.isdigit() else last] = value
+    return result
+
+
+def merged_inputs(**overrides) -> dict:
+    inputs = copy.deepcopy(BASE_INPUTS)
+    for name, value in overrides.items():
+        if isinstance(value, dict) and isinstance(inputs.get(name), dict):
+            inputs[name] = {**inputs[name], **value}
+        else:
+            inputs[name] = value
+    return inputs
+
+
+def test_default_inputs_give_values_the_chart_accepts(module, schema):
+    values = module.chart_values(BASE_INPUTS)
+    assert schema_errors(schema, values) == []
+    assert values["secrets"] == {"existingSecret": "items-api-secrets"}
+    assert values["fullnameOverride"] == "items-api"
+
+
+def test_every_input_set_gives_values_the_chart_accepts(module, schema):
+    inputs = merged_inputs(
+        environment="production",
+        image={"digest": "sha256:" + "ab" * 32, "tag": "", "pull_policy": "Always"},
+        config={"log_level": "WARNING", "cors_origins": ["https://app.example.com"]},
+        workers={"per_cpu": 1.5, "max": 4, "web_concurrency": 0},
+        database_pool={"pool_size": 3, "max_overflow": 2, "max_connections": 200},
+        replicas=3,
+        resources={
+            "requests": {"cpu": "500m", "memory": "512Mi"},
+            "limits": {"cpu": "2", "memory": "1Gi"},
+        },
+        autoscaling={"enabled": True, "min_replicas": 3, "max_replicas": 8},
+        ingress={"enabled": True, "host": "items.example.com", "tls_secret_name": "items-tls"},
+        database_cidrs=["10.40.0.0/20"],
+    )
+    values = module.chart_values(inputs)
+    assert schema_errors(schema, values) == []
+    assert values["ingress"]["tls"] == [{"secretName": "items-tls", "hosts": ["items.example.com"]}]
+    assert values["resources"]["limits"] == {"cpu": "2", "memory": "1Gi"}
+
+
+def _environment_inputs(environment: str) -> dict:
+    """The literal arguments an environment passes to the app module, var.* filled in."""
+    samples = {
+        "var.image_repository": "example/items-api",
+        "var.image_tag": "0.1.0-abc1234",
+        "var.image_digest": "sha256:" + "cd" * 32,
+        "var.database_url": "postgresql+asyncpg://items:pw@db:5432/items",
+        "var.jwt_secret": "x" * 64,
+    }
+
+    def literal(value):
+        if isinstance(value, dict):
+            return {k: literal(v) for k, v in value.items() if not k.startswith("__")}
+        if isinstance(value, list):
+            return [literal(v) for v in value]
+        if isinstance(value, str) and value.startswith("${"):
+            return samples[value[2:-1]]
+        return unquote(value)
+
+    arguments = named(load_dir(TERRAFORM / "environments" / environment)["module"])["app"]
+    return {k: literal(v) for k, v in arguments.items() if k != "source" and not k.startswith("__")}
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_environments_give_values_the_chart_accepts(module, schema, environment):
+    values = module.chart_values(_environment_inputs(environment))
+    assert schema_errors(schema, values) == []
+    assert values["config"]["environment"] == environment
+
+
+# (module input, its bad value) <-> (chart values path, what the module would put there)
+REFUSED = [
+    ({"environment": "prod"}, "config.environment", "prod"),
+    ({"release_name": "x" * 64}, "fullnameOverride", "x" * 64),
+    ({"image": {"repository": ""}}, "image.repository", ""),
+    ({"image": {"tag": "v1 beta"}}, "image.tag", "v1 beta"),
+    ({"image": {"digest": "sha256:abc"}}, "image.digest", "sha256:abc"),
+    ({"image": {"pull_policy": "Sometimes"}}, "image.pullPolicy", "Sometimes"),
+    ({"config": {"log_level": "VERBOSE"}}, "config.logLevel", "VERBOSE"),
+    ({"config": {"access_token_expire_minutes": 0}}, "config.accessTokenExpireMinutes", 0),
+    ({"workers": {"per_cpu": 0}}, "workers.perCpu", 0),
+    ({"workers": {"max": 0}}, "workers.max", 0),
+    ({"workers": {"web_concurrency": -1}}, "workers.webConcurrency", -1),
+    ({"database_pool": {"pool_size": 0}}, "database.poolSize", 0),
+    ({"database_pool": {"max_overflow": -1}}, "database.maxOverflow", -1),
+    ({"database_pool": {"max_connections": 2.5}}, "database.maxConnections", 2.5),
+    ({"replicas": -1}, "replicaCount", -1),
+    (
+        {
+            "resources": {
+                "requests": {"cpu": "0m", "memory": "256Mi"},
+                "limits": {"cpu": "1", "memory": "512Mi"},
+            }
+        },
+        "resources.requests.cpu",
+        "0m",
+    ),
+    (
+        {
+            "resources": {
+                "requests": {"cpu": "250m", "memory": "lots"},
+                "limits": {"cpu": "1", "memory": "512Mi"},
+            }
+        },
+        "resources.requests.memory",
+        "lots",
+    ),
+    ({"autoscaling": {"min_replicas": 0}}, "autoscaling.minReplicas", 0),
+    (
+        {"autoscaling": {"target_cpu_utilization_percentage": 150}},
+        "autoscaling.targetCPUUtilizationPercentage",
+        150,
+    ),
+    ({"ingress": {"host": ""}}, "ingress.hosts.0.host", ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "chart_path", "chart_value"), REFUSED, ids=[case[1] for case in REFUSED]
+)
+def test_values_the_chart_refuses_fail_validation_first(
+    module, schema, overrides, chart_path, chart_value
+):
+    accepted = module.chart_values(BASE_INPUTS)
+    assert schema_errors(schema, with_path(accepted, chart_path, chart_value)), (
+        f"the chart accepts {chart_path}={chart_value!r}; this case tests nothing"
+    )
+    errors = module.plan_errors(merged_inputs(**overrides))
+    assert "Invalid value for variable" in errors, errors or "plan succeeded"
+    assert f"var.{next(iter(overrides))}" in errors
+
+
+def test_latest_is_refused_before_the_chart_refuses_it_in_production(module, schema):
+    accepted = module.chart_values(merged_inputs(environment="production"))
+    assert schema_errors(schema, with_path(accepted, "image.tag", "latest"))
+    errors = module.plan_errors(merged_inputs(environment="production", image={"tag": "latest"}))
+    assert 'not "latest"' in errors
