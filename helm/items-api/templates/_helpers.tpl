@@ -1,0 +1,331 @@
+{{/*
+Names, labels and the derived figures (workers, connection budget) every template shares.
+*/}}
+
+{{/* The chart name, overridable with nameOverride. */}}
+{{- define "items-api.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release-qualified name, 63 characters at most (the DNS label limit). */}}
+{{- define "items-api.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A fullname with a suffix, still within 63 characters: usage (dict "ctx" . "suffix" "x"). */}}
+{{- define "items-api.suffixedName" -}}
+{{- $suffix := printf "-%s" .suffix -}}
+{{- printf "%s%s" (include "items-api.fullname" .ctx | trunc (int (sub 63 (len $suffix))) | trimSuffix "-") $suffix -}}
+{{- end -}}
+
+{{/* Chart name and version, as the helm.sh/chart label wants them. */}}
+{{- define "items-api.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels every object carries. */}}
+{{- define "items-api.labels" -}}
+helm.sh/chart: {{ include "items-api.chart" . }}
+{{ include "items-api.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "items-api.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: items-api
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Labels that identify the release's objects; never change them (selectors are immutable). */}}
+{{- define "items-api.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "items-api.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The pod label that lets a pod past the NetworkPolicy (given to the helm test pod too). */}}
+{{- define "items-api.clientLabel" -}}
+{{ include "items-api.fullname" . | trunc 56 | trimSuffix "-" }}-client: "true"
+{{- end -}}
+
+{{/*
+Policy exceptions (checkov and kube-score), each with its reason. The scans in `make lint-chart`
+fail on anything not listed here; objects opt in by id through items-api.annotations.
+*/}}
+{{- define "items-api.policyReasons" -}}
+CKV_K8S_15: images carry immutable <version>-<gitsha> tags, and side-loaded localhost/ images cannot be pulled at all, so pullPolicy Always would only break starts
+container-image-pull-policy: images carry immutable <version>-<gitsha> tags, and side-loaded localhost/ images cannot be pulled at all, so pullPolicy Always would only break starts
+CKV_K8S_43: no image digest given (locally built images have no registry digest); the tag is immutable; set image.digest to pin by digest
+CKV_K8S_35: the service reads its settings, secrets included, from environment variables (pydantic-settings), which is its documented interface
+CKV_K8S_8: a run-to-completion helm test pod; probes do not apply
+CKV_K8S_9: a run-to-completion helm test pod; probes do not apply
+deployment-has-host-podantiaffinity: topologySpreadConstraints spread the pods over nodes and zones without making small clusters unschedulable
+pod-networkpolicy: networkPolicy.enabled is false for this release
+{{- end -}}
+
+{{/*
+An object's annotations: commonAnnotations, its own (extra) and its policy exceptions.
+usage: (dict "ctx" . "extra" $map "pod" true "policy" (list "CKV_K8S_35"))
+"pod" adds the exceptions every pod running the app image needs (pull policy, digest,
+NetworkPolicy when off).
+*/}}
+{{- define "items-api.annotations" -}}
+{{- $ctx := .ctx -}}
+{{- $all := merge (dict) (.extra | default dict) ($ctx.Values.commonAnnotations | default dict) -}}
+{{- $ids := .policy | default list -}}
+{{- if .pod -}}
+{{- $ids = concat (list "CKV_K8S_15" "container-image-pull-policy") $ids -}}
+{{- if not $ctx.Values.image.digest -}}
+{{- $ids = append $ids "CKV_K8S_43" -}}
+{{- end -}}
+{{- if not $ctx.Values.networkPolicy.enabled -}}
+{{- $ids = append $ids "pod-networkpolicy" -}}
+{{- end -}}
+{{- end -}}
+{{- $ids = uniq $ids -}}
+{{- $reasons := include "items-api.policyReasons" $ctx | fromYaml -}}
+{{- $kubeScore := list -}}
+{{- range $i, $id := $ids -}}
+{{- if hasPrefix "CKV" $id -}}
+{{- $_ := set $all (printf "checkov.io/skip%d" (add1 $i)) (printf "%s=%s" $id (get $reasons $id)) -}}
+{{- else -}}
+{{- $kubeScore = append $kubeScore $id -}}
+{{- $_ := set $all (printf "items-api.policy/%s" $id) (get $reasons $id) -}}
+{{- end -}}
+{{- end -}}
+{{- if $kubeScore -}}
+{{- $_ := set $all "kube-score/ignore" (join "," $kubeScore) -}}
+{{- end -}}
+{{- if $all }}
+annotations:
+  {{- toYaml $all | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The ServiceAccount the pods run as. */}}
+{{- define "items-api.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "items-api.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The image tag: image.tag, else the chart's appVersion. */}}
+{{- define "items-api.imageTag" -}}
+{{- .Values.image.tag | default .Chart.AppVersion -}}
+{{- end -}}
+
+{{/* registry/repository:tag, or @digest when a digest is given (it wins over the tag). */}}
+{{- define "items-api.image" -}}
+{{- $repo := .Values.image.repository -}}
+{{- if .Values.image.registry -}}
+{{- $repo = printf "%s/%s" .Values.image.registry .Values.image.repository -}}
+{{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" $repo .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (include "items-api.imageTag" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding DATABASE_URL and JWT_SECRET: existingSecret, else the chart's own. */}}
+{{- define "items-api.secretName" -}}
+{{- .Values.secrets.existingSecret | default (include "items-api.fullname" .) -}}
+{{- end -}}
+
+{{/*
+A CPU quantity ("1500m", "2", 1.5) as a float number of CPUs, the value the kubelet writes to
+the container's CFS quota (cpu.max), which is what the service's worker formula reads.
+*/}}
+{{- define "items-api.cpuCores" -}}
+{{- $q := toString . -}}
+{{- if hasSuffix "m" $q -}}
+{{- divf (trimSuffix "m" $q | float64) 1000 -}}
+{{- else -}}
+{{- $q | float64 -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Gunicorn workers per pod. Mirrors service/app/core/workers.py (tests/chart/test_workers.py keeps
+them equal): workers.webConcurrency overrides; else clamp(ceil(cpus * perCpu), 1, max) with cpus
+from the CPU limit. Without a CPU limit the service counts the node's CPUs, which the chart
+cannot know, so the budget assumes workers.max.
+*/}}
+{{- define "items-api.workers" -}}
+{{- $w := .Values.workers -}}
+{{- if $w.webConcurrency -}}
+{{- int $w.webConcurrency -}}
+{{- else -}}
+{{- $cpu := dig "limits" "cpu" "" (.Values.resources | default dict) -}}
+{{- if $cpu -}}
+{{- $n := ceil (mulf (include "items-api.cpuCores" $cpu | float64) ($w.perCpu | float64)) | int -}}
+{{- max 1 (min $n (int $w.max)) -}}
+{{- else -}}
+{{- int $w.max -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The most app pods that can run at once: replicas (or the HPA maximum) plus the rollout surge. */}}
+{{- define "items-api.maxPods" -}}
+{{- $replicas := ternary .Values.autoscaling.maxReplicas .Values.replicaCount .Values.autoscaling.enabled -}}
+{{- add (int $replicas) (int .Values.rollingUpdate.maxSurge) -}}
+{{- end -}}
+
+{{/* Database connections the release can open at worst: max pods x workers x (pool + overflow). */}}
+{{- define "items-api.connectionBudget" -}}
+{{- $perWorker := add .Values.database.poolSize .Values.database.maxOverflow -}}
+{{- mul (include "items-api.maxPods" . | int) (include "items-api.workers" . | int) $perWorker -}}
+{{- end -}}
+
+{{/* The DATABASE_URL: the bundled PostgreSQL's when it is on, else secrets.databaseUrl. */}}
+{{- define "items-api.databaseUrl" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- $pg := .Values.postgresql -}}
+{{- printf "postgresql+asyncpg://%s:%s@%s:%d/%s" $pg.auth.username $pg.auth.password (include "items-api.postgresql.fullname" .) (int $pg.service.port) $pg.auth.database -}}
+{{- else -}}
+{{- .Values.secrets.databaseUrl -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The bundled PostgreSQL's name (StatefulSet, Service, headless DNS). */}}
+{{- define "items-api.postgresql.fullname" -}}
+{{- include "items-api.suffixedName" (dict "ctx" . "suffix" "postgresql") -}}
+{{- end -}}
+
+{{/* The Secret's data, shared by the release's Secret and the migration hook's copy. */}}
+{{- define "items-api.secretData" -}}
+DATABASE_URL: {{ include "items-api.databaseUrl" . | b64enc | quote }}
+JWT_SECRET: {{ .Values.secrets.jwtSecret | b64enc | quote }}
+{{- end -}}
+
+{{/*
+The service's non-secret settings (contract: pydantic-settings names). The ConfigMap holds them;
+the migration hook gets them inline because it runs before the ConfigMap exists.
+*/}}
+{{- define "items-api.configData" -}}
+{{- $c := .Values.config -}}
+{{- $db := .Values.database -}}
+ENVIRONMENT: {{ $c.environment | quote }}
+LOG_LEVEL: {{ $c.logLevel | quote }}
+HOST: "0.0.0.0"
+PORT: {{ .Values.containerPorts.http | quote }}
+ACCESS_TOKEN_EXPIRE_MINUTES: {{ $c.accessTokenExpireMinutes | quote }}
+CORS_ORIGINS: {{ toJson $c.corsOrigins | quote }}
+TRUSTED_HOSTS: {{ toJson $c.trustedHosts | quote }}
+FORWARDED_ALLOW_IPS: {{ $c.forwardedAllowIps | quote }}
+GRACEFUL_TIMEOUT_S: {{ $c.gracefulTimeoutSeconds | quote }}
+KEEPALIVE_S: {{ $c.keepaliveSeconds | quote }}
+MAX_REQUESTS: {{ $c.maxRequests | quote }}
+MAX_REQUESTS_JITTER: {{ $c.maxRequestsJitter | quote }}
+WORKERS_PER_CPU: {{ .Values.workers.perCpu | quote }}
+MAX_WORKERS: {{ .Values.workers.max | quote }}
+{{- if .Values.workers.webConcurrency }}
+WEB_CONCURRENCY: {{ .Values.workers.webConcurrency | quote }}
+{{- end }}
+DB_POOL_SIZE: {{ $db.poolSize | quote }}
+DB_MAX_OVERFLOW: {{ $db.maxOverflow | quote }}
+DB_POOL_TIMEOUT_S: {{ $db.poolTimeoutSeconds | quote }}
+DB_CONNECT_TIMEOUT_S: {{ $db.connectTimeoutSeconds | quote }}
+DB_STATEMENT_TIMEOUT_MS: {{ $db.statementTimeoutMs | quote }}
+DB_PREPARED_STATEMENT_CACHE: {{ $db.preparedStatementCache | quote }}
+READINESS_DB_TIMEOUT_S: {{ $db.readinessTimeoutSeconds | quote }}
+PROMETHEUS_MULTIPROC_DIR: "/tmp/metrics"
+APP_VERSION: {{ include "items-api.imageTag" . | quote }}
+{{- range $k, $v := $c.extraEnv }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod and container security contexts: the values block minus its "enabled" switch. */}}
+{{- define "items-api.securityContext" -}}
+{{- if .enabled -}}
+{{- toYaml (omit . "enabled") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The pull secrets, when any. */}}
+{{- define "items-api.imagePullSecrets" -}}
+{{- with .Values.image.pullSecrets -}}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The preStop pause: kubelet's native sleep from Kubernetes 1.30, an exec'd sleep before it. */}}
+{{- define "items-api.preStop" -}}
+{{- if semverCompare ">=1.30-0" .Capabilities.KubeVersion.Version -}}
+preStop:
+  sleep:
+    seconds: {{ .Values.lifecycle.preStopSleepSeconds }}
+{{- else -}}
+preStop:
+  exec:
+    command: ["sleep", {{ .Values.lifecycle.preStopSleepSeconds | quote }}]
+{{- end }}
+{{- end -}}
+
+{{/* Fails the render with every inconsistency found, each naming the values to change. */}}
+{{- define "items-api.validateValues" -}}
+{{- $msgs := list -}}
+{{- $grace := int .Values.terminationGracePeriodSeconds -}}
+{{- $needed := add .Values.lifecycle.preStopSleepSeconds .Values.config.gracefulTimeoutSeconds -}}
+{{- if le $grace (int $needed) -}}
+{{- $msgs = append $msgs (printf "terminationGracePeriodSeconds (%d) must exceed lifecycle.preStopSleepSeconds + config.gracefulTimeoutSeconds (%d), or in-flight requests are killed during rollouts" $grace (int $needed)) -}}
+{{- end -}}
+{{- if and (eq .Values.config.environment "production") (eq (include "items-api.imageTag" .) "latest") (not .Values.image.digest) -}}
+{{- $msgs = append $msgs "image.tag: \"latest\" is not allowed when config.environment is production; pin a version (or set image.digest)" -}}
+{{- end -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- if and (not .Values.postgresql.enabled) (not .Values.secrets.databaseUrl) -}}
+{{- $msgs = append $msgs "secrets.databaseUrl is empty: set it, enable postgresql (dev/e2e only), or name a Secret with DATABASE_URL and JWT_SECRET in secrets.existingSecret" -}}
+{{- end -}}
+{{- if not .Values.secrets.jwtSecret -}}
+{{- $msgs = append $msgs "secrets.jwtSecret is empty: set it (e.g. --set secrets.jwtSecret=$(openssl rand -hex 32)) or use secrets.existingSecret" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.postgresql.enabled (not .Values.postgresql.auth.password) -}}
+{{- $msgs = append $msgs "postgresql.auth.password is empty: the bundled PostgreSQL needs one" -}}
+{{- end -}}
+{{- if and .Values.postgresql.enabled (eq .Values.config.environment "production") -}}
+{{- $msgs = append $msgs "postgresql.enabled is for dev and e2e only; production uses a managed database (secrets.databaseUrl or secrets.existingSecret)" -}}
+{{- end -}}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) -}}
+{{- $msgs = append $msgs (printf "autoscaling.maxReplicas (%d) is below autoscaling.minReplicas (%d)" (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) -}}
+{{- end -}}
+{{- $maxConn := int .Values.database.maxConnections -}}
+{{- $budget := include "items-api.connectionBudget" . | int -}}
+{{- if and $maxConn (gt $budget $maxConn) -}}
+{{- $msgs = append $msgs (printf "connection budget %d exceeds database.maxConnections %d: %s pods (replicas or autoscaling.maxReplicas, plus rollingUpdate.maxSurge) x %s workers x (database.poolSize %d + database.maxOverflow %d); lower one of them or raise database.maxConnections" $budget $maxConn (include "items-api.maxPods" .) (include "items-api.workers" .) (int .Values.database.poolSize) (int .Values.database.maxOverflow)) -}}
+{{- end -}}
+{{- if $msgs -}}
+{{- fail (printf "\nVALUES VALIDATION:\n  - %s" (join "\n  - " $msgs)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The `items-api migrate` container body, shared by the hook Job and the init container. */}}
+{{- define "items-api.migrateContainer" -}}
+image: {{ include "items-api.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+command: ["items-api", "migrate"]
+{{- with (include "items-api.securityContext" .Values.containerSecurityContext) }}
+securityContext:
+  {{- . | nindent 2 }}
+{{- end }}
+resources:
+  {{- toYaml .Values.migrations.resources | nindent 2 }}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+{{- end -}}
