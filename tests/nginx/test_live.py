@@ -1,0 +1,201 @@
+"""What a client sees through the real nginx in front of the real service."""
+
+import json
+import re
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.nginx.conftest import SERVICE_KEEPALIVE_S
+from tests.support.net import free_port
+
+PROBLEM = "application/problem+json"
+
+
+def service_request(service, request_id: str, timeout: float = 10.0) -> dict:
+    """The service's own access-log entry for one request id (it is written after the reply)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in service.log().splitlines():
+            if f'"{request_id}"' not in line:
+                continue
+            entry = json.loads(line)
+            if entry.get("request_id") == request_id and entry.get("msg") == "request":
+                return entry
+        time.sleep(0.05)
+    pytest.fail(f"the service logged no request with id {request_id!r}")
+
+
+def assert_problem(response: httpx.Response, status: int, title: str) -> dict:
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == "about:blank"
+    assert body["title"] == title
+    assert body["status"] == status
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+@pytest.fixture(scope="module")
+def tls_context(nginx_dir: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=nginx_dir / "tls.crt")
+
+
+def test_request_id_round_trips_to_the_service_and_back(proxy, service):
+    response = httpx.get(f"{proxy.url}/api/v1/ping", headers={"X-Request-ID": "nginx-rt-0001"})
+
+    assert response.status_code == 200
+    assert response.headers.get_list("x-request-id") == ["nginx-rt-0001"]
+    assert service_request(service, "nginx-rt-0001")["status"] == 200
+
+
+def test_request_without_or_with_a_malformed_id_gets_one_from_nginx(proxy, service):
+    for headers in ({}, {"X-Request-ID": 'forged" line'}):
+        response = httpx.get(f"{proxy.url}/api/v1/ping", headers=headers)
+
+        request_id = response.headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+        assert service_request(service, request_id)["status"] == 200
+
+
+def test_client_ip_survives_the_proxy_and_cannot_be_spoofed(proxy, service):
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=transport) as client:
+        client.get(
+            f"{proxy.url}/api/v1/ping",
+            headers={"X-Request-ID": "nginx-ip-0001", "X-Forwarded-For": "203.0.113.7"},
+        )
+
+    assert service_request(service, "nginx-ip-0001")["client_ip"] == "127.0.0.2"
+    assert '"client":"127.0.0.2"' in proxy.access_log.read_text()
+
+
+def test_https_scheme_reaches_the_service_and_its_redirects(tls_proxy, service, tls_context):
+    response = httpx.get(
+        f"{tls_proxy.https_url}/api/v1/items/",
+        headers={"X-Request-ID": "nginx-scheme-0001"},
+        verify=tls_context,
+    )
+
+    assert response.status_code == 307
+    assert response.headers["location"] == f"{tls_proxy.https_url}/api/v1/items"
+    assert service_request(service, "nginx-scheme-0001")["scheme"] == "https"
+
+
+def test_https_serves_the_api_and_plain_http_redirects(tls_proxy, tls_context):
+    secure = httpx.get(f"{tls_proxy.https_url}/api/v1/ping", verify=tls_context)
+    plain = httpx.post(f"{tls_proxy.url}/api/v1/items?limit=1", content=b"{}")
+
+    assert secure.status_code == 200
+    assert secure.headers["strict-transport-security"].startswith("max-age=")
+    assert plain.status_code == 308
+    assert plain.headers["location"] == f"{tls_proxy.https_url}/api/v1/items?limit=1"
+
+
+def test_plain_listener_sends_security_headers_but_no_hsts_or_version(proxy):
+    response = httpx.get(f"{proxy.url}/api/v1/ping")
+
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "strict-transport-security" not in response.headers
+    assert response.headers["server"] == "nginx"
+
+
+def test_json_is_gzipped(proxy):
+    response = httpx.get(f"{proxy.url}/openapi.json", headers={"Accept-Encoding": "gzip"})
+
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert "paths" in response.json()
+
+
+@pytest.mark.slow
+def test_idle_keepalive_longer_than_the_apps_never_gives_502(proxy):
+    # POSTs are never retried by nginx: a reused connection the app had closed would surface.
+    def post(client: httpx.Client) -> int:
+        return client.post(
+            f"{proxy.url}/api/v1/auth/token", data={"username": "x@example.com", "password": "x"}
+        ).status_code
+
+    statuses = []
+    with httpx.Client() as client, ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            statuses += pool.map(lambda _: post(client), range(4))
+            time.sleep(SERVICE_KEEPALIVE_S + 1)
+
+    assert statuses == [401] * len(statuses)
+
+
+def test_body_over_the_limit_gets_413_problem(proxy):
+    response = httpx.post(
+        f"{proxy.url}/api/v1/items",
+        content=b"x" * (1024 * 1024 + 1),
+        headers={"Content-Type": "application/json"},
+    )
+
+    body = assert_problem(response, 413, "Request Entity Too Large")
+    assert body["instance"] == "/api/v1/items"
+
+
+def test_burst_over_the_rate_gets_429_problem(start_nginx, service):
+    limited = start_nginx(
+        UPSTREAM=f"127.0.0.1:{service.port}", RATE_LIMIT="1r/s", RATE_LIMIT_BURST="2"
+    )
+
+    with httpx.Client() as client:
+        responses = [client.get(f"{limited.url}/api/v1/ping") for _ in range(10)]
+
+    assert [r.status_code for r in responses[:3]] == [200, 200, 200]
+    rejected = [r for r in responses if r.status_code == 429]
+    assert rejected
+    assert_problem(rejected[0], 429, "Too Many Requests")
+    assert rejected[0].headers["retry-after"] == "1"
+
+
+@pytest.mark.parametrize("path", ["/metrics", "//metrics", "/metrics/", "/%6Detrics", "/readyz"])
+def test_internal_paths_are_refused_publicly(proxy, path):
+    assert_problem(httpx.get(f"{proxy.url}{path}"), 404, "Not Found")
+
+
+def test_metrics_are_served_by_the_service_directly(service):
+    response = httpx.get(f"{service.url}/metrics")
+
+    assert response.status_code == 200
+    assert "http_requests_total" in response.text
+
+
+def test_stub_status_only_on_the_internal_listener(proxy):
+    internal = httpx.get(f"{proxy.status_url}/stub_status")
+    public = httpx.get(f"{proxy.url}/stub_status")
+
+    assert internal.status_code == 200
+    assert internal.text.startswith("Active connections:")
+    assert public.status_code == 404
+
+
+def test_upstream_down_gives_502_problem(start_nginx):
+    down = start_nginx(UPSTREAM=f"127.0.0.1:{free_port()}")
+
+    response = httpx.get(f"{down.url}/api/v1/ping")
+
+    assert_problem(response, 502, "Bad Gateway")
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
+def test_websocket_upgrade_passes_through(proxy, tls_proxy, tls_context, scheme):
+    if scheme == "ws":
+        url, options = f"ws://127.0.0.1:{proxy.http_port}", {}
+    else:
+        url, options = f"wss://127.0.0.1:{tls_proxy.https_port}", {"ssl": tls_context}
+
+    with connect(f"{url}/api/v1/ws/echo", **options) as websocket:
+        websocket.send("through nginx")
+        assert websocket.recv(timeout=5) == "through nginx"
