@@ -154,11 +154,33 @@ the container's CFS quota (cpu.max), which is what the service's worker formula 
 {{- end -}}
 {{- end -}}
 
+{{/* A memory quantity ("512Mi", "1G", 536870912) in whole MiB, as the service reads memory.max. */}}
+{{- define "items-api.memoryMiB" -}}
+{{- $q := toString . -}}
+{{- $units := dict "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "k" 1000.0 "K" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 -}}
+{{- $bytes := 0.0 -}}
+{{- $unit := regexFind "[KMGTk]i?$" $q -}}
+{{- if $unit -}}
+{{- $bytes = mulf (trimSuffix $unit $q | float64) (get $units $unit) -}}
+{{- else -}}
+{{- $bytes = $q | float64 -}}
+{{- end -}}
+{{- floor (divf $bytes 1048576) | int -}}
+{{- end -}}
+
+{{/* Workers that fit the memory limit (the service's rule), or "" without a memory limit. */}}
+{{- define "items-api.workersFittingMemory" -}}
+{{- $mem := dig "limits" "memory" "" (.Values.resources | default dict) -}}
+{{- if $mem -}}
+{{- max 1 (div (sub (include "items-api.memoryMiB" $mem | int) 60) (int .Values.workers.memoryPerWorkerMb)) -}}
+{{- end -}}
+{{- end -}}
+
 {{/*
 Gunicorn workers per pod. Mirrors service/app/core/workers.py (tests/chart/test_workers.py keeps
 them equal): workers.webConcurrency overrides; else clamp(ceil(cpus * perCpu), 1, max) with cpus
-from the CPU limit. Without a CPU limit the service counts the node's CPUs, which the chart
-cannot know, so the budget assumes workers.max.
+from the CPU limit, lowered to what fits the memory limit. Without a CPU limit the service counts
+the node's CPUs, which the chart cannot know, so the budget assumes workers.max.
 */}}
 {{- define "items-api.workers" -}}
 {{- $w := .Values.workers -}}
@@ -166,12 +188,15 @@ cannot know, so the budget assumes workers.max.
 {{- int $w.webConcurrency -}}
 {{- else -}}
 {{- $cpu := dig "limits" "cpu" "" (.Values.resources | default dict) -}}
+{{- $n := int $w.max -}}
 {{- if $cpu -}}
-{{- $n := ceil (mulf (include "items-api.cpuCores" $cpu | float64) ($w.perCpu | float64)) | int -}}
-{{- max 1 (min $n (int $w.max)) -}}
-{{- else -}}
-{{- int $w.max -}}
+{{- $n = max 1 (min (ceil (mulf (include "items-api.cpuCores" $cpu | float64) ($w.perCpu | float64)) | int) (int $w.max)) -}}
 {{- end -}}
+{{- $fits := include "items-api.workersFittingMemory" . -}}
+{{- if $fits -}}
+{{- $n = min $n (int $fits) -}}
+{{- end -}}
+{{- $n -}}
 {{- end -}}
 {{- end -}}
 
@@ -217,11 +242,14 @@ the migration hook gets them inline because it runs before the ConfigMap exists.
 {{- $db := .Values.database -}}
 ENVIRONMENT: {{ $c.environment | quote }}
 LOG_LEVEL: {{ $c.logLevel | quote }}
+DEBUG: {{ $c.debug | quote }}
 HOST: "0.0.0.0"
 PORT: {{ .Values.containerPorts.http | quote }}
 ACCESS_TOKEN_EXPIRE_MINUTES: {{ $c.accessTokenExpireMinutes | quote }}
-CORS_ORIGINS: {{ toJson $c.corsOrigins | quote }}
-TRUSTED_HOSTS: {{ toJson $c.trustedHosts | quote }}
+CORS_ORIGINS: {{ join "," $c.corsOrigins | quote }}
+{{- with $c.trustedHosts }}
+TRUSTED_HOSTS: {{ join "," . | quote }}
+{{- end }}
 FORWARDED_ALLOW_IPS: {{ $c.forwardedAllowIps | quote }}
 GRACEFUL_TIMEOUT_S: {{ $c.gracefulTimeoutSeconds | quote }}
 KEEPALIVE_S: {{ $c.keepaliveSeconds | quote }}
@@ -229,6 +257,7 @@ MAX_REQUESTS: {{ $c.maxRequests | quote }}
 MAX_REQUESTS_JITTER: {{ $c.maxRequestsJitter | quote }}
 WORKERS_PER_CPU: {{ .Values.workers.perCpu | quote }}
 MAX_WORKERS: {{ .Values.workers.max | quote }}
+WORKER_MEMORY_MB: {{ .Values.workers.memoryPerWorkerMb | quote }}
 {{- if .Values.workers.webConcurrency }}
 WEB_CONCURRENCY: {{ .Values.workers.webConcurrency | quote }}
 {{- end }}
@@ -287,7 +316,18 @@ preStop:
 {{- if and (eq .Values.config.environment "production") (eq (include "items-api.imageTag" .) "latest") (not .Values.image.digest) -}}
 {{- $msgs = append $msgs "image.tag: \"latest\" is not allowed when config.environment is production; pin a version (or set image.digest)" -}}
 {{- end -}}
+{{- $fits := include "items-api.workersFittingMemory" . -}}
+{{- if and .Values.workers.webConcurrency $fits (gt (int .Values.workers.webConcurrency) (int $fits)) -}}
+{{- $msgs = append $msgs (printf "workers.webConcurrency %d does not fit resources.limits.memory %s at workers.memoryPerWorkerMb %d (at most %s workers): the service would refuse to start" (int .Values.workers.webConcurrency) (toString .Values.resources.limits.memory) (int .Values.workers.memoryPerWorkerMb) $fits) -}}
+{{- end -}}
+{{- $locked := has .Values.config.environment (list "staging" "production") -}}
+{{- if and $locked .Values.config.debug -}}
+{{- $msgs = append $msgs (printf "config.debug is refused when config.environment is %s" .Values.config.environment) -}}
+{{- end -}}
 {{- if not .Values.secrets.existingSecret -}}
+{{- if and $locked .Values.secrets.jwtSecret (lt (len .Values.secrets.jwtSecret) 32) -}}
+{{- $msgs = append $msgs (printf "secrets.jwtSecret must be at least 32 characters when config.environment is %s (openssl rand -hex 32)" .Values.config.environment) -}}
+{{- end -}}
 {{- if and (not .Values.postgresql.enabled) (not .Values.secrets.databaseUrl) -}}
 {{- $msgs = append $msgs "secrets.databaseUrl is empty: set it, enable postgresql (dev/e2e only), or name a Secret with DATABASE_URL and JWT_SECRET in secrets.existingSecret" -}}
 {{- end -}}
