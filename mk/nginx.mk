@@ -15,7 +15,7 @@ NGINX_RUNNING = { [ -s $(NGINX_LOCAL)/nginx.pid ] && kill -0 "$$(cat $(NGINX_LOC
 LINT_TARGETS += lint-nginx
 TEST_DEPS += nginx-installed $(NGINX_TLS_CERT)
 
-.PHONY: nginx-installed nginx-render lint-nginx nginx-up nginx-down
+.PHONY: nginx-installed nginx-render lint-nginx nginx-up nginx-down nginx-image
 nginx-installed: ## Install Debian's nginx with apt when missing (root only)
 	@if [ -x "$(NGINX)" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -61,3 +61,12 @@ nginx-down: ## Stop the local nginx gracefully (no-op when it is not running)
 	@if $(NGINX_RUNNING); then \
 	  $(NGINX_CTL) -s quit && echo "nginx-down: stopped"; \
 	fi
+
+# The sidecar image the chart defaults to; with podman it builds on image.mk's local base.
+NGINX_IMAGE ?= localhost/items-api-nginx:1.22
+nginx-image: ## Build the nginx sidecar image (localhost/items-api-nginx:1.22) from nginx/Dockerfile
+	@engine=$$(container/engine) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
+	base="$(BASE_IMAGE)"; \
+	if [ "$$engine" = podman ] && [ -z "$$base" ]; then $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); fi; \
+	net=; if [ "$$engine" = podman ]; then net="--network host"; fi; \
+	$$engine build $$net $${base:+--build-arg BASE_IMAGE=$$base} --tag $(NGINX_IMAGE) --file nginx/Dockerfile nginx/
