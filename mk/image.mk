@@ -1,0 +1,72 @@
+# The container image: service/Dockerfile built with docker when its daemon answers,
+# otherwise with podman on a Debian base debootstrapped here (no registry is reachable).
+# Scripts live in container/; podman always runs with container/containers.conf.
+CONTAINERS_CONF ?= $(CURDIR)/container/containers.conf
+export CONTAINERS_CONF
+
+IMAGE_NAME ?= localhost/items-api
+APP_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+IMAGE := $(IMAGE_NAME):$(APP_VERSION)-$(GIT_SHA)
+IMAGE_DEV := $(IMAGE_NAME):dev
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+IMAGE_CACHE ?= $(HOME)/.cache/items-api/images
+IMAGE_BUILD_LOG := $(CURDIR)/.local/image/build.log
+
+# The local base is keyed by suite, package list and recipe: change any and it is rebuilt.
+BASE_SUITE ?= bookworm
+BASE_PACKAGES ?=
+BASE_KEY := $(shell { echo $(BASE_SUITE) $(BASE_PACKAGES); cat container/debian-base; } | sha256sum | cut -c1-12)
+BASE_IMAGE_LOCAL := localhost/debian-base:$(BASE_SUITE)-$(BASE_KEY)
+BASE_ARCHIVE := $(IMAGE_CACHE)/debian-$(BASE_SUITE)-minbase-$(BASE_KEY).tar
+
+# Evaluated once, on first use, so targets that never touch a container never probe one.
+CONTAINER_ENGINE = $(eval CONTAINER_ENGINE := $(shell container/engine 2>/dev/null))$(CONTAINER_ENGINE)
+
+RUN_IMAGE_PORT ?= 8001
+RUN_IMAGE_DATABASE_URL ?= $(DATABASE_URL)
+
+LINT_TARGETS += lint-image
+TEST_DEPS += image-for-tests
+
+.PHONY: container-tools base-image image run-image lint-image image-for-tests
+container-tools: ## Install podman, runc and debootstrap with apt when missing (root only)
+	@missing=; for tool in podman runc debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "container-tools: installing$$missing with apt"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+	  echo "container-tools: missing$$missing; install with: sudo apt-get install$$missing" >&2; exit 1; \
+	fi
+
+base-image: container-tools ## Debootstrap the local Debian base once (cached in ~/.cache/items-api/images)
+	@container/debian-base $(BASE_SUITE) $(BASE_IMAGE_LOCAL) $(BASE_ARCHIVE) $(BASE_PACKAGES)
+
+# With docker the Dockerfile's published, digest-pinned base is used; with podman the
+# debootstrapped one. BASE_IMAGE=... overrides either.
+image: ## Build localhost/items-api:<version>-<gitsha> and :dev from service/Dockerfile
+	@engine=$$(container/engine) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
+	base="$(BASE_IMAGE)"; \
+	if [ "$$engine" = podman ] && [ -z "$$base" ]; then $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); fi; \
+	BASE_IMAGE="$$base" APP_VERSION=$(APP_VERSION) GIT_SHA=$(GIT_SHA) CA_BUNDLE=$(CA_BUNDLE) \
+	  container/build-image $$engine $(IMAGE_BUILD_LOG) $(IMAGE) $(IMAGE_DEV)
+
+# tests/image needs a fresh image; where no engine can exist it skips (and CI=true fails).
+image-for-tests:
+	@if container/engine >/dev/null 2>&1 || [ "$$(id -u)" = 0 ] || [ "$${CI:-}" = true ]; then \
+	  $(MAKE) image; \
+	else \
+	  echo "image: not built, no container engine here; tests/image will be skipped"; \
+	fi
+
+run-image: image ## Run the image on 127.0.0.1:$(RUN_IMAGE_PORT) against the local stack's PostgreSQL
+	@[ -n "$(RUN_IMAGE_DATABASE_URL)" ] || { echo "run-image: no DATABASE_URL; start the local stack with make up or set DATABASE_URL" >&2; exit 1; }
+	@echo "run-image: http://127.0.0.1:$(RUN_IMAGE_PORT) (Ctrl-C stops it)"
+	$(CONTAINER_ENGINE) run --rm --network host --read-only --tmpfs /tmp \
+	  --cap-drop ALL --security-opt no-new-privileges \
+	  -e HOST=127.0.0.1 -e PORT=$(RUN_IMAGE_PORT) -e DATABASE_URL="$(RUN_IMAGE_DATABASE_URL)" \
+	  $(IMAGE)
+
+lint-image: $(DEV_STAMP) ## hadolint service/Dockerfile (zero findings allowed)
+	$(VENV_BIN)/hadolint service/Dockerfile
