@@ -79,13 +79,14 @@ def _explain_unhealthy(kube: Kube, release: Release, problems: list[str]) -> Non
 
 
 def failure_outcome(helm_error: str) -> str:
-    """What --atomic did, from helm's message: the operator must know what is running now."""
+    """What --atomic did, from helm's message (pkg/action/{upgrade,install}.go): the operator
+    must know what is running now."""
+    if "an error occurred while" in helm_error:
+        return "--atomic's clean-up failed too: check `make status` before anything else"
     if "has been rolled back" in helm_error:
         return "the release was rolled back to its previous revision (--atomic)"
     if "has been uninstalled" in helm_error:
         return "the first install was removed again (--atomic)"
-    if "rollback" in helm_error.lower() or "uninstall" in helm_error.lower():
-        return "--atomic's clean-up failed too: check `make status` before anything else"
     return "helm changed nothing in the cluster"
 
 

@@ -1,0 +1,194 @@
+"""Reading rollout and pod state from API objects (shaped as `kubectl get -o json` shows them)."""
+
+from datetime import UTC, datetime
+
+import pytest
+from deployctl.verify import (
+    format_events,
+    pod_problem,
+    recent_warnings,
+    rollout_problem,
+    service_port,
+)
+
+
+def deployment(generation=2, observed=2, replicas=3, **status):
+    return {
+        "metadata": {"name": "items-api", "generation": generation},
+        "spec": {"replicas": replicas},
+        "status": {"observedGeneration": observed, **status},
+    }
+
+
+@pytest.mark.parametrize(
+    ("dep", "problem"),
+    [
+        (deployment(replicas=3, updatedReplicas=3, replicas_=3, availableReplicas=3), None),
+        (deployment(observed=1), "has not yet seen the new spec"),
+        (deployment(updatedReplicas=1, availableReplicas=3), "1 of 3 replicas updated"),
+        (deployment(updatedReplicas=3, availableReplicas=2), "2 of 3 updated replicas available"),
+        (
+            deployment(
+                updatedReplicas=1,
+                conditions=[
+                    {
+                        "type": "Progressing",
+                        "status": "False",
+                        "reason": "ProgressDeadlineExceeded",
+                        "message": 'ReplicaSet "items-api-5d" has timed out progressing.',
+                    }
+                ],
+            ),
+            "progress deadline exceeded",
+        ),
+    ],
+)
+def test_rollout_state(dep, problem):
+    dep["status"].setdefault("replicas", dep["status"].pop("replicas_", 3))
+    found = rollout_problem(dep)
+    assert found == problem if problem is None else problem in found
+
+
+def test_old_replicas_still_terminating():
+    dep = deployment(updatedReplicas=3, availableReplicas=3, replicas=3)
+    dep["status"]["replicas"] = 4
+    assert "1 old replicas still terminating" in rollout_problem(dep)
+
+
+def pod(ready=False, phase="Running", containers=(), conditions=(), deleting=False):
+    meta = {"name": "items-api-1"} | (
+        {"deletionTimestamp": "2026-01-01T00:00:00Z"} if deleting else {}
+    )
+    ready_condition = {"type": "Ready", "status": "True" if ready else "False"}
+    return {
+        "metadata": meta,
+        "status": {
+            "phase": phase,
+            "conditions": [ready_condition, *conditions],
+            "containerStatuses": list(containers),
+        },
+    }
+
+
+def test_ready_finished_and_terminating_pods_have_no_problem():
+    assert pod_problem(pod(ready=True)) is None
+    assert pod_problem(pod(phase="Succeeded")) is None
+    assert pod_problem(pod(deleting=True)) is None
+
+
+def test_crash_loop_shows_the_last_exit():
+    crashing = {
+        "name": "app",
+        "ready": False,
+        "restartCount": 4,
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}},
+    }
+    assert pod_problem(pod(containers=[crashing])) == (
+        "app: CrashLoopBackOff - last exit OOMKilled (137), 4 restarts"
+    )
+
+
+def test_image_pull_failure_shows_the_message():
+    pulling = {
+        "name": "app",
+        "ready": False,
+        "restartCount": 0,
+        "state": {
+            "waiting": {
+                "reason": "ErrImageNeverPull",
+                "message": 'image "localhost/items-api:nope" is not present',
+            }
+        },
+    }
+    assert "ErrImageNeverPull - image" in pod_problem(pod(containers=[pulling]))
+
+
+def test_running_but_failing_readiness():
+    running = {"name": "app", "ready": False, "restartCount": 0, "state": {"running": {}}}
+    assert pod_problem(pod(containers=[running])) == "app: running, not ready"
+
+
+def test_unschedulable_pod_shows_the_scheduler_reason():
+    unscheduled = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": "0/1 nodes are available: 1 Insufficient memory.",
+    }
+    problem = pod_problem(pod(phase="Pending", conditions=[unscheduled]))
+    assert problem == "Unschedulable: 0/1 nodes are available: 1 Insufficient memory."
+
+
+def test_service_port_picks_the_service_selecting_the_pods_and_its_http_port():
+    services = [
+        {
+            "metadata": {"name": "items-api-postgresql"},
+            "spec": {
+                "selector": {"app.kubernetes.io/component": "postgresql"},
+                "ports": [{"name": "tcp-postgresql", "port": 5432}],
+            },
+        },
+        {
+            "metadata": {"name": "items-api"},
+            "spec": {
+                "selector": {"app.kubernetes.io/name": "items-api"},
+                "ports": [{"name": "metrics", "port": 9000}, {"name": "http", "port": 80}],
+            },
+        },
+    ]
+    labels = {"app.kubernetes.io/name": "items-api", "app.kubernetes.io/instance": "items-api"}
+    assert service_port(services, labels) == ("items-api", "http")
+    assert service_port(services[:1], labels) == ("", "")
+
+
+def test_events_are_shown_oldest_first_with_counts():
+    events = [
+        {
+            "type": "Warning",
+            "reason": "BackOff",
+            "message": "Back-off restarting",
+            "count": 5,
+            "lastTimestamp": "2026-01-01T00:00:09Z",
+        },
+        {
+            "type": "Normal",
+            "reason": "Pulled",
+            "message": "Container image present",
+            "lastTimestamp": "2026-01-01T00:00:01Z",
+        },
+    ]
+    assert format_events(events) == [
+        "Normal Pulled: Container image present",
+        "Warning BackOff: Back-off restarting (x5)",
+    ]
+
+
+def test_recent_warnings_are_about_objects_above_the_pods():
+    since = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    events = [
+        {
+            "type": "Warning",
+            "reason": "FailedCreate",
+            "message": "exceeded quota",
+            "involvedObject": {"kind": "ReplicaSet", "name": "items-api-5d"},
+            "lastTimestamp": "2026-01-01T12:00:05+00:00",
+        },
+        {
+            "type": "Warning",
+            "reason": "FailedCreate",
+            "message": "old news",
+            "involvedObject": {"kind": "ReplicaSet", "name": "items-api-4c"},
+            "lastTimestamp": "2026-01-01T11:00:00+00:00",
+        },
+        {
+            "type": "Warning",
+            "reason": "BackOff",
+            "message": "pod events are shown per pod",
+            "involvedObject": {"kind": "Pod", "name": "items-api-5d-x"},
+            "lastTimestamp": "2026-01-01T12:00:05+00:00",
+        },
+    ]
+    assert recent_warnings(events, since) == [
+        "Warning ReplicaSet/items-api-5d FailedCreate: exceeded quota"
+    ]

@@ -1,0 +1,139 @@
+"""Error paths against reality, as an operator meets them: the real CLI in a subprocess, with
+no kubeconfig, a kubeconfig naming a closed loopback port, and a server that hangs up."""
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from deployctl.errors import ExitCode
+
+from .conftest import run_deployctl, write_kubeconfig
+
+
+def assert_one_line_error(result, code: ExitCode, *phrases: str) -> str:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip()
+    assert message.startswith("deployctl: ")
+    assert "\n" not in message, message
+    for phrase in phrases:
+        assert phrase in message
+    return message
+
+
+@pytest.mark.parametrize("command", ["deploy", "diff", "status", "rollback", "uninstall"])
+def test_no_cluster_configured_says_how_to_point_at_one(tmp_path, command):
+    result = run_deployctl("--env", "dev", command, home=tmp_path)
+    assert_one_line_error(
+        result,
+        ExitCode.NO_CLUSTER,
+        "no Kubernetes cluster configured",
+        "KUBECONFIG",
+        "make cluster-up",
+    )
+
+
+def test_kubeconfig_naming_a_missing_file(tmp_path):
+    result = run_deployctl(
+        "-e", "dev", "status", home=tmp_path, env={"KUBECONFIG": str(tmp_path / "gone")}
+    )
+    assert_one_line_error(result, ExitCode.NO_CLUSTER, f"KUBECONFIG={tmp_path}/gone")
+
+
+@pytest.mark.slow
+def test_closed_port_is_unreachable_and_names_the_server_and_context(tmp_path, closed_port):
+    server = f"https://127.0.0.1:{closed_port}"
+    config = write_kubeconfig(tmp_path / "config", server, contexts=("project",), current="project")
+    result = run_deployctl("-e", "dev", "status", home=tmp_path, env={"KUBECONFIG": str(config)})
+    assert_one_line_error(
+        result,
+        ExitCode.UNREACHABLE,
+        f"cannot reach the API server {server} (context project)",
+        "Connection refused",
+        "make cluster-up",
+    )
+
+
+@pytest.fixture
+def hang_up_server() -> Iterator[int]:
+    """Accepts connections and closes them at once: a port that is not an API server."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+@pytest.mark.slow
+def test_a_port_that_hangs_up_is_unreachable_too(tmp_path, hang_up_server):
+    server = f"https://127.0.0.1:{hang_up_server}"
+    config = write_kubeconfig(tmp_path / "config", server)
+    result = run_deployctl("-e", "e2e", "deploy", home=tmp_path, env={"KUBECONFIG": str(config)})
+    assert_one_line_error(result, ExitCode.UNREACHABLE, f"cannot reach the API server {server}")
+
+
+def test_wrong_context_lists_the_available_ones(tmp_path, closed_port):
+    config = write_kubeconfig(
+        tmp_path / "config",
+        f"https://127.0.0.1:{closed_port}",
+        contexts=("kind-a", "project"),
+        current="project",
+    )
+    result = run_deployctl(
+        "-e", "dev", "--context", "prod", "status", home=tmp_path, env={"KUBECONFIG": str(config)}
+    )
+    assert_one_line_error(
+        result, ExitCode.PREFLIGHT, "'prod' is not in the kubeconfig (available: kind-a, project)"
+    )
+
+
+def test_production_refuses_the_implicit_current_context(tmp_path, closed_port):
+    config = write_kubeconfig(tmp_path / "config", f"https://127.0.0.1:{closed_port}")
+    result = run_deployctl(
+        "-e",
+        "production",
+        "deploy",
+        "--image-tag",
+        "0.1.0-abc",
+        home=tmp_path,
+        env={"KUBECONFIG": str(config)},
+    )
+    assert_one_line_error(result, ExitCode.PREFLIGHT, "explicit context", "KUBE_CONTEXT=")
+
+
+def test_latest_in_production_is_refused_before_any_cluster_access(tmp_path):
+    result = run_deployctl("-e", "production", "deploy", "--image-tag", "latest", home=tmp_path)
+    assert_one_line_error(result, ExitCode.PREFLIGHT, "'latest' is refused in production")
+
+
+def test_missing_helm_is_named_before_the_cluster_is_contacted(tmp_path, closed_port):
+    config = write_kubeconfig(tmp_path / "config", f"https://127.0.0.1:{closed_port}")
+    result = run_deployctl(
+        "-e",
+        "dev",
+        "--helm",
+        str(tmp_path / "helm"),
+        "status",
+        home=tmp_path,
+        env={"KUBECONFIG": str(config)},
+    )
+    assert_one_line_error(result, ExitCode.MISSING_TOOL, "make tools")
+
+
+def test_uninstalling_production_needs_confirmation(tmp_path):
+    result = run_deployctl("-e", "production", "uninstall", home=tmp_path)
+    assert_one_line_error(result, ExitCode.PREFLIGHT, "YES=1")
