@@ -13,7 +13,7 @@ NGINX_CTL = $(NGINX) -e $(NGINX_LOCAL)/logs/error.log -c $(NGINX_CONF)/nginx.con
 NGINX_RUNNING = { [ -s $(NGINX_LOCAL)/nginx.pid ] && kill -0 "$$(cat $(NGINX_LOCAL)/nginx.pid)" 2>/dev/null; }
 
 LINT_TARGETS += lint-nginx
-TEST_DEPS += nginx-installed $(NGINX_TLS_CERT)
+TEST_DEPS += nginx-installed $(HELM)
 
 .PHONY: nginx-installed nginx-render lint-nginx nginx-up nginx-down nginx-image
 nginx-installed: ## Install Debian's nginx with apt when missing (root only)

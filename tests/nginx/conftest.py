@@ -30,6 +30,14 @@ def nginx_binary() -> str:
     return found
 
 
+def assert_nginx_accepts(conf: Path) -> None:
+    """`nginx -t`: the config parses and every file and directory it names is usable."""
+    result = subprocess.run(
+        [nginx_binary(), "-t", "-e", "stderr", "-c", str(conf)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
 class NginxProcess:
     """One nginx master in the foreground, its files in a directory of its own."""
 

@@ -1,14 +1,13 @@
 """nginx/render.py: one set of templates, every placeholder filled, nginx's own $vars kept."""
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from app.core.config import Settings
 
 from nginx import render
-from tests.nginx.conftest import nginx_binary
+from tests.nginx.conftest import assert_nginx_accepts
 
 
 @pytest.mark.parametrize("profile", sorted(render.PROFILES))
@@ -73,7 +72,4 @@ def test_vm_rendering_passes_nginx_t(nginx_dir: Path, tmp_path: Path):
     )
     conf = render.write(tmp_path / "conf", values)
 
-    result = subprocess.run(
-        [nginx_binary(), "-t", "-e", "stderr", "-c", str(conf)], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
+    assert_nginx_accepts(conf)
