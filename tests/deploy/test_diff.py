@@ -22,23 +22,14 @@ kind: PodDisruptionBudget
 metadata: {name: items-api}
 """
 
-NEW = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: items-api}
-spec:
-  replicas: 2
-  template: {spec: {containers: [{name: app, image: "localhost/items-api:0.1.0-bbb"}]}}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: items-api}
-data: {JWT_SECRET: c2VjcmV0LXR3bw==, DATABASE_URL: dXJs}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: items-api}
-"""
+PDB = "apiVersion: policy/v1\nkind: PodDisruptionBudget\n"
+HPA = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+# A new image and JWT secret, the PDB dropped and an HPA added.
+NEW = (
+    CURRENT.replace("0.1.0-aaa", "0.1.0-bbb")
+    .replace("c2VjcmV0LW9uZQ==", "c2VjcmV0LXR3bw==")
+    .replace(PDB, HPA)
+)
 
 
 def test_each_changed_object_is_one_block_marked_by_its_change():
