@@ -8,7 +8,8 @@ NGINX_TLS_CERT := $(NGINX_LOCAL)/tls/tls.crt
 NGINX_LINT_PROFILES := local tls sidecar
 # Extra placeholders for `make up`/`nginx-up`, e.g. NGINX_SET="RATE_LIMIT=500r/s HTTP_PORT=9080".
 NGINX_SET ?=
-NGINX_RENDER = $(VENV_BIN)/python nginx/render.py
+# Standard library only: rendering needs no virtualenv.
+NGINX_RENDER = $(PYTHON) nginx/render.py
 NGINX_CTL = $(NGINX) -e $(NGINX_LOCAL)/logs/error.log -c $(NGINX_CONF)/nginx.conf
 NGINX_RUNNING = { [ -s $(NGINX_LOCAL)/nginx.pid ] && kill -0 "$$(cat $(NGINX_LOCAL)/nginx.pid)" 2>/dev/null; }
 
@@ -32,12 +33,12 @@ $(NGINX_TLS_CERT):
 	  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 	  -keyout $(@D)/tls.key -out $@ 2>/dev/null
 
-nginx-render: $(DEV_STAMP) ## Render each profile (local, tls, sidecar) into .local/nginx/rendered/
+nginx-render: ## Render each profile (local, tls, sidecar) into .local/nginx/rendered/
 	@for profile in $(NGINX_LINT_PROFILES); do \
 	  $(NGINX_RENDER) --profile $$profile --out $(NGINX_RENDERED)/$$profile; \
 	done
 
-lint-nginx: nginx-render nginx-installed $(NGINX_TLS_CERT) ## nginx -t and gixy (zero findings) on every rendering; hadolint
+lint-nginx: nginx-render nginx-installed $(NGINX_TLS_CERT) $(DEV_STAMP) ## nginx -t and gixy (zero findings) on every rendering; hadolint
 	@$(VENV_BIN)/hadolint nginx/Dockerfile
 	@for profile in $(NGINX_LINT_PROFILES); do \
 	  conf=$(NGINX_RENDERED)/$$profile/nginx.conf; \
@@ -47,7 +48,7 @@ lint-nginx: nginx-render nginx-installed $(NGINX_TLS_CERT) ## nginx -t and gixy 
 	done; \
 	echo "lint-nginx: nginx -t and gixy clean for $(NGINX_LINT_PROFILES)"
 
-nginx-up: $(DEV_STAMP) nginx-installed ## Run nginx on 127.0.0.1:8080 in front of gunicorn on :8000 (reloads if running)
+nginx-up: nginx-installed ## Run nginx on 127.0.0.1:8080 in front of gunicorn on :8000 (reloads if running)
 	@$(NGINX_RENDER) --profile local $(addprefix --set ,$(NGINX_SET)) --out $(NGINX_CONF) >/dev/null
 	@$(NGINX) -q -t -e stderr -c $(NGINX_CONF)/nginx.conf
 	@if $(NGINX_RUNNING); then \
