@@ -174,6 +174,9 @@ class FailureWatch:
             try:
                 pods = self.kube.pods(self.release.namespace, self.release.selector)
                 for pod in pods:
+                    if pod["metadata"].get("deletionTimestamp"):
+                        # --atomic is removing it: keep what it showed while it was failing.
+                        continue
                     problem = pod_problem(pod)
                     if problem is None:
                         self.reports.pop(_name(pod), None)
