@@ -1,7 +1,9 @@
 """The harness's pinned versions and rendered configs, checked without a cluster."""
 
+import os
 import re
 import subprocess
+from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -47,3 +49,39 @@ def test_node_configs_render_with_every_variable_filled(template):
     rendered = render(f"cluster/node/{template}")
     assert "${" not in rendered
     assert "/.local/cluster/" in rendered
+
+
+def run_up(*wrapper: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*wrapper, "bash", str(CLUSTER / "up")],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_up_without_root_stops_with_one_line_naming_the_reason():
+    result = run_up("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "cluster: cluster cannot start: needs root (it creates a network namespace and cgroups)"
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creates a network namespace")
+def test_up_leaves_a_namespace_it_does_not_own_alone(tmp_path):
+    netns = Path("/run/netns/items-api-cluster")
+    ours = not netns.exists()  # a running cluster's namespace serves as well
+    if ours:
+        subprocess.run(["ip", "netns", "add", netns.name], check=True)
+    try:
+        result = run_up(CLUSTER_STATE=str(tmp_path / "state"))
+    finally:
+        if ours:
+            subprocess.run(["ip", "netns", "delete", netns.name], check=True)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("cluster: network cannot start: namespace items-api-cluster exists")
+    assert not (tmp_path / "state").exists()
