@@ -16,7 +16,7 @@ from .helm import Helm, HelmFailed
 from .kube import Kube
 from .preflight import check_image, connect, prepare
 from .release import DEFAULT_HELM, Release
-from .values import app_version, effective_values, image_of
+from .values import Image, app_version, effective_values, image_of
 from .verify import FailureWatch, check_health, failing_pods, recent_warnings
 
 
@@ -36,8 +36,16 @@ def say(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _open(options: Options) -> tuple[Release, Kube, Helm]:
+def _checked(options: Options, image_tag: str | None) -> tuple[Release, dict, Image]:
+    """The release, its merged values and image, refused early when the tag breaks policy."""
     release = Release.for_env(options.env)
+    values = effective_values(release, options.values, image_tag)
+    image = image_of(values, app_version(release))
+    check_image(release, image)
+    return release, values, image
+
+
+def _open(options: Options, release: Release) -> tuple[Kube, Helm]:
     if not os.access(options.helm, os.X_OK):
         raise DeployError(
             ExitCode.MISSING_TOOL,
@@ -46,7 +54,7 @@ def _open(options: Options) -> tuple[Release, Kube, Helm]:
         )
     kube = connect(release, options.kubeconfig, options.context, say)
     helm = Helm(options.helm, release, kube.context, options.kubeconfig, options.timeout_s)
-    return release, kube, helm
+    return kube, helm
 
 
 def _helm(helm: Helm, args: list[str], missing_ok: bool = False) -> str | None:
@@ -92,11 +100,8 @@ def failure_outcome(helm_error: str) -> str:
 
 def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
     started, since = time.monotonic(), datetime.now(UTC)
-    release = Release.for_env(options.env)
-    values = effective_values(release, options.values, image_tag)
-    image = image_of(values, app_version(release))
-    check_image(release, image)
-    release, kube, helm = _open(options)
+    release, values, image = _checked(options, image_tag)
+    kube, helm = _open(options, release)
     prepare(kube, release, values, image, dry_run, say)
     if dry_run:
         show_changes(helm, image_tag, options.values)
@@ -138,13 +143,7 @@ def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
         )
     click.echo(
         report.format_summary(
-            "deployed",
-            release.name,
-            release.namespace,
-            kube.context,
-            revision,
-            health,
-            time.monotonic() - started,
+            "deployed", release, kube.context, revision, health, time.monotonic() - started
         )
     )
 
@@ -164,16 +163,15 @@ def show_changes(helm: Helm, image_tag: str | None, extra_values: tuple[Path, ..
 
 
 def diff(options: Options, image_tag: str | None) -> None:
-    release = Release.for_env(options.env)
-    values = effective_values(release, options.values, image_tag)
-    check_image(release, image_of(values, app_version(release)))
-    _, _, helm = _open(options)
+    release, _, _ = _checked(options, image_tag)
+    _, helm = _open(options, release)
     show_changes(helm, image_tag, options.values)
 
 
 def status(options: Options) -> None:
     started = time.monotonic()
-    release, kube, helm = _open(options)
+    release = Release.for_env(options.env)
+    kube, helm = _open(options, release)
     info = json.loads(_helm(helm, helm.status_args()))
     _report_health(kube, release, f"release ({info['info']['status']})", info, started)
 
@@ -182,13 +180,7 @@ def _report_health(kube: Kube, release: Release, verb: str, info: dict, started:
     health = check_health(kube, release)
     click.echo(
         report.format_summary(
-            verb,
-            release.name,
-            release.namespace,
-            kube.context,
-            info["version"],
-            health,
-            time.monotonic() - started,
+            verb, release, kube.context, info["version"], health, time.monotonic() - started
         )
     )
     problems = health.problems
@@ -205,7 +197,8 @@ def _report_health(kube: Kube, release: Release, verb: str, info: dict, started:
 
 def rollback(options: Options, revision: int | None) -> None:
     started = time.monotonic()
-    release, kube, helm = _open(options)
+    release = Release.for_env(options.env)
+    kube, helm = _open(options, release)
     say(f"helm       rollback {release.name} to revision {revision or 'previous'}")
     _helm(helm, helm.rollback_args(revision))
     info = json.loads(_helm(helm, helm.status_args()))
@@ -214,13 +207,13 @@ def rollback(options: Options, revision: int | None) -> None:
 
 def uninstall(options: Options, confirmed: bool) -> None:
     release = Release.for_env(options.env)
-    if release.policy.require_explicit_context and not confirmed:
+    if release.policy.confirm_uninstall and not confirmed:
         raise DeployError(
             ExitCode.PREFLIGHT,
             f"uninstalling {release.env} needs confirmation",
             "add YES=1 (make) or --yes",
         )
-    release, kube, helm = _open(options)
+    kube, helm = _open(options, release)
     if _helm(helm, helm.uninstall_args(), missing_ok=True) is None:
         say(f"release {release.name} is not installed in {release.namespace}: nothing to do")
         return

@@ -20,6 +20,8 @@ class Policy:
     allow_latest_tag: bool = True
     # Production never deploys to whatever the kubeconfig's current-context happens to be.
     require_explicit_context: bool = False
+    # Removing production is never one mistyped ENV away.
+    confirm_uninstall: bool = False
 
 
 POLICIES = {
@@ -27,7 +29,10 @@ POLICIES = {
     "e2e": Policy(create_namespace=True),
     "staging": Policy(create_namespace=False),
     "production": Policy(
-        create_namespace=False, allow_latest_tag=False, require_explicit_context=True
+        create_namespace=False,
+        allow_latest_tag=False,
+        require_explicit_context=True,
+        confirm_uninstall=True,
     ),
 }
 ENVIRONMENTS = tuple(POLICIES)

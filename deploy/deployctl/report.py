@@ -2,13 +2,13 @@
 
 from collections.abc import Iterable
 
+from .release import Release
 from .verify import Health, PodReport
 
 
 def format_summary(
     verb: str,
-    release_name: str,
-    namespace: str,
+    release: Release,
     context: str,
     revision: int | str,
     health: Health,
@@ -24,7 +24,7 @@ def format_summary(
         ("readyz", health.readyz or "-"),
         ("took", f"{seconds:.1f}s"),
     ]
-    head = f"{verb} {release_name} in namespace {namespace} (context {context})"
+    head = f"{verb} {release.name} in namespace {release.namespace} (context {context})"
     return "\n".join([head, *(f"  {key:<9}{value}" for key, value in rows)])
 
 

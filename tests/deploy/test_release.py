@@ -18,5 +18,6 @@ def test_shared_environments_neither_create_namespaces_nor_accept_latest():
     assert not production.create_namespace
     assert not production.allow_latest_tag
     assert production.require_explicit_context
+    assert production.confirm_uninstall
     assert not Release.for_env("staging").policy.create_namespace
     assert Release.for_env("dev").policy.create_namespace

@@ -1,6 +1,7 @@
 """What the operator reads: the summary, the failing pods, what --atomic did."""
 
 from deployctl.actions import failure_outcome
+from deployctl.release import Release
 from deployctl.report import format_pod_reports, format_summary
 from deployctl.verify import Health, PodReport
 
@@ -13,7 +14,7 @@ def test_summary_names_revision_image_pods_readyz_and_time():
         images=["localhost/items-api:0.1.0-abc1234"],
         readyz="200 via service proxy items-api:http",
     )
-    summary = format_summary("deployed", "items-api", "items-api-e2e", "project", 4, health, 41.26)
+    summary = format_summary("deployed", Release.for_env("e2e"), "project", 4, health, 41.26)
     assert summary.splitlines() == [
         "deployed items-api in namespace items-api-e2e (context project)",
         "  revision 4",
