@@ -103,6 +103,8 @@ def values_for(profile: str, overrides: dict[str, str] | None = None) -> dict[st
     unknown = set(values) - placeholders()
     if unknown:
         raise RenderError(f"no template uses {', '.join(sorted(unknown))}")
+    if values["PUBLIC_SCHEME"] not in ("http", "https"):
+        raise RenderError(f"PUBLIC_SCHEME must be http or https, not {values['PUBLIC_SCHEME']!r}")
     return values
 
 

@@ -26,6 +26,11 @@ def test_an_override_no_template_uses_is_refused():
         render.values_for("local", {"LISTEN_PORT": "80"})
 
 
+def test_a_public_scheme_without_its_server_file_is_refused():
+    with pytest.raises(render.RenderError, match="PUBLIC_SCHEME"):
+        render.values_for("local", {"PUBLIC_SCHEME": "tls"})
+
+
 def test_a_placeholder_without_a_value_is_refused():
     with pytest.raises(render.RenderError, match="NEW_KNOB"):
         render.render_text("keepalive ${NEW_KNOB};", {})
