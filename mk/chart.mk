@@ -9,7 +9,7 @@ CHART_FILES := $(shell find $(CHART) -type f -o -type l 2>/dev/null)
 CHART_KUBE_VERSIONS := 1.29.0 1.37.0
 CHART_RELEASE := items-api
 # A stand-in for the Secret's values: the defaults case renders what `helm install --set` would.
-CHART_TEST_SECRETS := --set secrets.databaseUrl=postgresql+asyncpg://items@db:5432/items --set secrets.jwtSecret=render-only
+CHART_TEST_SECRETS := --set secrets.databaseUrl=postgresql+asyncpg://items@db:5432/items --set secrets.jwtSecret=render-only-0123456789abcdef0123456789
 
 CHART_CASES := defaults dev e2e staging production all-on all-off
 CHART_CASE_defaults := $(CHART_TEST_SECRETS)
@@ -38,10 +38,11 @@ chart-render: $(CHART_RENDERS) ## Render the chart for every values case and Kub
 # CRD kinds (ServiceMonitor, PrometheusRule) have no schema there and are only warned about.
 $(CHART_OUT)/%.yaml: $(CHART_FILES) $(wildcard deploy/values/*.yaml) | $(HELM) $(DEV_STAMP)
 	@mkdir -p $(@D)
-	$(HELM) lint --strict --quiet --kube-version $(chart_kube) $(CHART) $(CHART_CASE_$(chart_case))
-	$(HELM) template $(CHART_RELEASE) $(CHART) --namespace $(CHART_RELEASE)-ci --kube-version $(chart_kube) \
+	@echo "lint-chart: $(chart_case) values, Kubernetes $(chart_kube): helm lint --strict, template, kubernetes-validate --strict"
+	@$(HELM) lint --strict --quiet --kube-version $(chart_kube) $(CHART) $(CHART_CASE_$(chart_case))
+	@$(HELM) template $(CHART_RELEASE) $(CHART) --namespace $(CHART_RELEASE)-ci --kube-version $(chart_kube) \
 	  $(CHART_CASE_$(chart_case)) $(CHART_API_$(chart_case)) > $@.tmp
-	$(VENV_BIN)/kubernetes-validate --strict --quiet -k $(chart_kube) $@.tmp
+	@$(VENV_BIN)/kubernetes-validate --strict --quiet -k $(chart_kube) $@.tmp
 	@mv $@.tmp $@
 
 chart-kube-score: $(CHART_RENDERS) | $(KUBE_SCORE) ## kube-score over each rendering (fails on any critical finding)
