@@ -29,7 +29,7 @@ chart_kube = $(word 2,$(subst @, ,$*))
 LINT_TARGETS += lint-chart
 TEST_DEPS += $(HELM) $(DEV_STAMP)
 
-.PHONY: lint-chart chart-render chart-kube-score chart-checkov template
+.PHONY: lint-chart chart-render chart-kube-score chart-checkov template chart-readme
 lint-chart: chart-render chart-kube-score chart-checkov ## helm lint --strict, render matrix, Kubernetes schema validation, kube-score and checkov
 
 chart-render: $(CHART_RENDERS) ## Render the chart for every values case and Kubernetes version into .local/chart
@@ -61,3 +61,6 @@ template: | $(HELM) ## Print the manifests of ENV= (dev, e2e, staging, productio
 	@test -f "deploy/values/$(ENV).yaml" || { echo "make template: set ENV to one of: $(basename $(notdir $(wildcard deploy/values/*.yaml)))" >&2; exit 2; }
 	@$(HELM) template $(CHART_RELEASE) $(CHART) --namespace $(CHART_RELEASE)-$(ENV) \
 	  -f deploy/values/$(ENV).yaml $(foreach f,$(VALUES),-f $(f)) $(if $(IMAGE_TAG),--set image.tag=$(IMAGE_TAG))
+
+chart-readme: ## Regenerate the parameter table of helm/items-api/README.md from values.yaml's @param comments
+	$(VENV_BIN)/python -m tests.chart.docs
