@@ -17,6 +17,7 @@ SCHEMA = CHART / "values.schema.json"
 README = CHART / "README.md"
 START, END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 _MISSING = object()
+TABLE_HEAD = ["| Name | Description | Value |", "| --- | --- | --- |"]
 
 
 @dataclass(frozen=True)
