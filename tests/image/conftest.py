@@ -155,11 +155,11 @@ def run_image(engine: Engine, image: str) -> Iterator[Callable[..., Container]]:
 def cli(engine: Engine, image: str) -> Callable[..., subprocess.CompletedProcess]:
     """`items-api ARGS` run from the image, as the chart's migration Job runs it."""
 
-    def run(*args: str, database_url: str, env: dict[str, str] | None = None):
+    def run(*args: str, database_url: str, env: dict | None = None, options: tuple = ()):
         environment = {"DATABASE_URL": database_url, "ENVIRONMENT": "test", **(env or {})}
         flags = [f"--env={key}={value}" for key, value in environment.items()]
         return engine(
-            "run", "--rm", "--network", "host", *HARDENED, *flags,
+            "run", "--rm", "--network", "host", *HARDENED, *options, *flags,
             "--entrypoint", "items-api", image, *args, check=False,
         )  # fmt: skip
 
