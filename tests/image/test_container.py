@@ -7,9 +7,9 @@ import time
 
 import httpx
 import pytest
-
 from app.core.config import Settings
 from app.core.workers import CpuBudget, plan_workers
+
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.image.conftest import FIGURES, HARDENED, admin_token
 
