@@ -1,0 +1,35 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from starlette.concurrency import run_in_threadpool
+
+from app import crud
+from app.api.deps import SessionDep, SettingsDep
+from app.core.security import create_access_token, verify_password
+from app.schemas import Token
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/token")
+async def login_for_access_token(
+    session: SessionDep,
+    settings: SettingsDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> Token:
+    user = await crud.get_user_by_email(session, form.username)
+    # argon2 is deliberately slow; verifying off the event loop keeps other requests moving.
+    valid = await run_in_threadpool(
+        verify_password, form.password, user.hashed_password if user else None
+    )
+    if user is None or not valid or not user.is_active:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="Incorrect email or password.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = create_access_token(
+        str(user.id), settings.JWT_SECRET.get_secret_value(), settings.ACCESS_TOKEN_EXPIRE_MINUTES
+    )
+    return Token(access_token=token)

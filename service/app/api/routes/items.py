@@ -1,0 +1,127 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from app import crud
+from app.api.deps import CurrentUser, SessionDep
+from app.models import Item
+from app.schemas import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retries with the same key return the first response and create nothing.",
+    ),
+]
+
+
+def _name_taken(name: str | None) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, f"An item named {name!r} already exists.")
+
+
+def _not_found(item_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"Item {item_id} does not exist.")
+
+
+@router.get("")
+async def read_items(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    name_prefix: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    tag: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+) -> ItemsPublic:
+    items, total = await crud.list_items(
+        session, limit=limit, offset=offset, name_prefix=name_prefix, tag=tag
+    )
+    return ItemsPublic(
+        items=[ItemPublic.model_validate(item) for item in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{item_id}")
+async def read_item(session: SessionDep, item_id: int) -> ItemPublic:
+    item = await session.get(Item, item_id)
+    if item is None:
+        raise _not_found(item_id)
+    return ItemPublic.model_validate(item)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_item(
+    session: SessionDep,
+    user: CurrentUser,
+    body: ItemCreate,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> ItemPublic:
+    record = None
+    user_id = user.id  # read before a rollback expires the instance
+    if idempotency_key:
+        fingerprint = crud.request_fingerprint(body)
+        record = await crud.claim_idempotency_key(session, user_id, idempotency_key, fingerprint)
+        if record is None:
+            await session.rollback()
+            return _replay(
+                await crud.stored_idempotent_response(session, user_id, idempotency_key),
+                fingerprint,
+            )
+    try:
+        item = await crud.create_item(session, body)
+    except IntegrityError:
+        await session.rollback()
+        raise _name_taken(body.name) from None
+    if record is not None:
+        crud.remember_response(record, status.HTTP_201_CREATED, item)
+    await session.commit()
+    return ItemPublic.model_validate(item)
+
+
+def _replay(record, fingerprint: str) -> JSONResponse:
+    if record is None or record.response_body is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "A request with this key is in progress.")
+    if record.request_hash != fingerprint:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "This Idempotency-Key was used with a different request body.",
+        )
+    return JSONResponse(
+        record.response_body,
+        status_code=record.response_status,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+@router.patch("/{item_id}")
+async def update_item(
+    session: SessionDep, user: CurrentUser, item_id: int, body: ItemUpdate
+) -> ItemPublic:
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("name", "price", "in_stock", "tags"):
+        if field in changes and changes[field] is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field} cannot be null.")
+    try:
+        item = await crud.update_item(session, item_id, changes)
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise _name_taken(changes.get("name")) from None
+    if item is None:
+        raise _not_found(item_id)
+    return ItemPublic.model_validate(item)
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_item(session: SessionDep, user: CurrentUser, item_id: int) -> Response:
+    if not await crud.delete_item(session, item_id):
+        raise _not_found(item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,92 @@
+"""The async engine, its instrumented pool, and the readiness check."""
+
+import asyncio
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
+
+from app.core.config import Settings
+from app.core.metrics import (
+    DB_POOL_CHECKED_OUT,
+    DB_POOL_OVERFLOW,
+    DB_POOL_TIMEOUTS,
+    DB_POOL_WAITING,
+)
+
+
+class InstrumentedPool(AsyncAdaptedQueuePool):
+    """Publishes checked-out, overflow, waiting and timeout figures as the pool changes."""
+
+    def _publish(self) -> None:
+        DB_POOL_CHECKED_OUT.set(self.checkedout())
+        DB_POOL_OVERFLOW.set(max(self.overflow(), 0))
+
+    def _do_get(self):
+        DB_POOL_WAITING.inc()
+        try:
+            return super()._do_get()
+        except sa_exc.TimeoutError:
+            DB_POOL_TIMEOUTS.inc()
+            raise
+        finally:
+            DB_POOL_WAITING.dec()
+            self._publish()
+
+    def _do_return_conn(self, record) -> None:
+        super()._do_return_conn(record)
+        self._publish()
+
+
+def _connect_args(settings: Settings) -> dict:
+    args: dict = {
+        "timeout": settings.DB_CONNECT_TIMEOUT_S,
+        "server_settings": {
+            "application_name": "items-api",
+            "statement_timeout": str(settings.DB_STATEMENT_TIMEOUT_MS),
+        },
+    }
+    if not settings.DB_PREPARED_STATEMENT_CACHE:
+        args["statement_cache_size"] = 0
+        args["prepared_statement_cache_size"] = 0
+    return args
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        settings.DATABASE_URL.get_secret_value(),
+        poolclass=InstrumentedPool,
+        pool_size=settings.DB_POOL_SIZE,
+        max_overflow=settings.DB_MAX_OVERFLOW,
+        pool_timeout=settings.DB_POOL_TIMEOUT_S,
+        pool_pre_ping=True,
+        connect_args=_connect_args(settings),
+    )
+
+
+def create_probe_engine(settings: Settings) -> AsyncEngine:
+    # Readiness asks "does the database answer", not "is the pool free": a saturated pool must
+    # not take a healthy pod out of the Service.
+    return create_async_engine(
+        settings.DATABASE_URL.get_secret_value(),
+        poolclass=NullPool,
+        connect_args=_connect_args(settings),
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def migration_revision(engine: AsyncEngine, timeout_s: float) -> str | None:
+    """The revision the database is at; raises when it does not answer within timeout_s."""
+
+    async def query() -> str | None:
+        async with engine.connect() as connection:
+            exists = await connection.scalar(text("SELECT to_regclass('alembic_version')"))
+            if exists is None:
+                return None
+            return await connection.scalar(text("SELECT version_num FROM alembic_version"))
+
+    return await asyncio.wait_for(query(), timeout_s)

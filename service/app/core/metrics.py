@@ -1,0 +1,64 @@
+"""Prometheus metrics. Every worker writes to PROMETHEUS_MULTIPROC_DIR; /metrics aggregates."""
+
+from fastapi import FastAPI
+from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+
+# The latency SLO threshold (0.25 s) is a bucket boundary, so the SLO needs no interpolation.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+INPROGRESS_METRIC = "http_requests_inprogress"
+
+REQUEST_INSTRUMENTATIONS = [
+    metrics.requests(should_include_handler=True, should_include_method=True),
+    metrics.latency(buckets=LATENCY_BUCKETS, should_include_status=True),
+]
+
+DB_POOL_SIZE = Gauge(
+    "db_pool_size", "Connections the pool keeps open.", multiprocess_mode="livesum"
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "db_pool_checked_out", "Connections in use by requests.", multiprocess_mode="livesum"
+)
+DB_POOL_OVERFLOW = Gauge(
+    "db_pool_overflow", "Connections open beyond the pool size.", multiprocess_mode="livesum"
+)
+DB_POOL_WAITING = Gauge(
+    "db_pool_waiting", "Requests waiting for a free connection.", multiprocess_mode="livesum"
+)
+DB_POOL_TIMEOUTS = Counter("db_pool_timeouts", "Requests that gave up waiting for a connection.")
+APP_WORKERS = Gauge(
+    "app_workers",
+    "Worker processes and how their count was chosen.",
+    ["source"],
+    multiprocess_mode="max",
+)
+APP_BUILD_INFO = Gauge(
+    "app_build_info",
+    "Version and commit of the running code.",
+    ["version", "git_sha"],
+    multiprocess_mode="max",
+)
+
+
+def _forget_inprogress_gauge() -> None:
+    # The instrumentator's middleware registers its in-progress gauge in the global registry
+    # each time an app's middleware stack is built. A server builds one app; the test suite
+    # builds one per test, so the previous app's gauge must go first.
+    collector = REGISTRY._names_to_collectors.get(INPROGRESS_METRIC)
+    if collector is not None:
+        REGISTRY.unregister(collector)
+
+
+def instrument(app: FastAPI, excluded_paths: list[str]) -> None:
+    _forget_inprogress_gauge()
+    instrumentator = Instrumentator(
+        should_group_status_codes=False,
+        should_ignore_untemplated=False,
+        excluded_handlers=[f"^{path}$" for path in excluded_paths],
+        should_instrument_requests_inprogress=True,
+        inprogress_name=INPROGRESS_METRIC,
+        inprogress_labels=True,
+    )
+    for instrumentation in REQUEST_INSTRUMENTATIONS:
+        instrumentator.add(instrumentation)
+    instrumentator.instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)

@@ -1,0 +1,118 @@
+"""RFC 9457 problem details: the one error format for every 4xx and 5xx."""
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.logging import request_id_var
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("app.errors")
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[dict] | None = None
+
+
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    *,
+    instance: str | None = None,
+    errors: list[dict] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    request_id = request_id_var.get()
+    body = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        request_id=request_id,
+        errors=errors,
+    ).model_dump(exclude_none=True)
+    all_headers = dict(headers or {})
+    if request_id:
+        # 500s are sent by Starlette's outermost middleware, past our request-id middleware.
+        all_headers.setdefault("X-Request-ID", request_id)
+    return JSONResponse(
+        jsonable_encoder(body),
+        status_code=status,
+        headers=all_headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+    for status in (400, 401, 404, 409, 413, 422, 503)
+}
+
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    OSError,
+    TimeoutError,
+)
+
+
+async def _http_exception(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    return problem_response(
+        error.status_code, error.detail, instance=request.url.path, headers=error.headers
+    )
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+        for item in error.errors()
+    ]
+    return problem_response(
+        422, "The request is invalid.", instance=request.url.path, errors=errors
+    )
+
+
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    logger.warning("database unavailable", extra={"fields": {"error": type(error).__name__}})
+    return problem_response(
+        503,
+        "The database is unavailable; retry later.",
+        instance=request.url.path,
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _unhandled(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error")
+    return problem_response(500, "Internal error.", instance=request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for error_type in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error_type, _database_unavailable)
+    app.add_exception_handler(sa_exc.DBAPIError, _dbapi_error)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+async def _dbapi_error(request: Request, error: sa_exc.DBAPIError) -> JSONResponse:
+    # A dropped connection or a cancelled statement (statement_timeout) is the database being
+    # unavailable or overloaded, not a bug in the request.
+    if error.connection_invalidated or "QueryCanceled" in type(error.orig).__name__:
+        return await _database_unavailable(request, error)
+    return await _unhandled(request, error)

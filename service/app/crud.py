@@ -1,0 +1,113 @@
+"""Database operations on users, items and idempotency keys."""
+
+import hashlib
+import json
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.security import hash_password
+from app.models import IdempotencyKey, Item, User
+from app.schemas import ItemCreate, ItemPublic
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email))
+
+
+async def upsert_admin(session: AsyncSession, email: str, password: str) -> bool:
+    """Create the admin or reset its password; True when the user is new."""
+    user = await get_user_by_email(session, email)
+    created = user is None
+    if user is None:
+        user = User(email=email, is_superuser=True)
+        session.add(user)
+    user.hashed_password = hash_password(password)
+    user.is_active = True
+    await session.commit()
+    return created
+
+
+async def list_items(
+    session: AsyncSession, *, limit: int, offset: int, name_prefix: str | None, tag: str | None
+) -> tuple[list[Item], int]:
+    conditions = []
+    if name_prefix:
+        conditions.append(Item.name.like(_escape_like(name_prefix) + "%", escape="\\"))
+    if tag:
+        conditions.append(Item.tags.contains([tag]))
+    total = await session.scalar(select(func.count()).select_from(Item).where(*conditions))
+    rows = await session.scalars(
+        select(Item).where(*conditions).order_by(Item.id).limit(limit).offset(offset)
+    )
+    return list(rows), total or 0
+
+
+async def create_item(session: AsyncSession, data: ItemCreate) -> Item:
+    item = Item(**data.model_dump())
+    session.add(item)
+    await session.flush()
+    await session.refresh(item)
+    return item
+
+
+def request_fingerprint(data: ItemCreate) -> str:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim_idempotency_key(
+    session: AsyncSession, user_id: int, key: str, fingerprint: str
+) -> IdempotencyKey | None:
+    """Claim the key inside the open transaction; None when an earlier request holds it.
+
+    A concurrent request with the same key blocks on the unique index until this transaction
+    ends, then sees the stored response.
+    """
+    claimed = await session.scalar(
+        insert(IdempotencyKey)
+        .values(user_id=user_id, key=key, request_hash=fingerprint)
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyKey.id)
+    )
+    return None if claimed is None else await session.get(IdempotencyKey, claimed)
+
+
+async def stored_idempotent_response(
+    session: AsyncSession, user_id: int, key: str
+) -> IdempotencyKey | None:
+    return await session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    )
+
+
+def remember_response(record: IdempotencyKey, status: int, item: Item) -> None:
+    record.response_status = status
+    record.response_body = ItemPublic.model_validate(item).model_dump(mode="json")
+
+
+async def update_item(session: AsyncSession, item_id: int, changes: dict) -> Item | None:
+    if not changes:
+        return await session.get(Item, item_id)
+    # One UPDATE of only the sent columns: concurrent PATCHes of different fields both land.
+    return await session.scalar(
+        update(Item)
+        .where(Item.id == item_id)
+        .values(**changes, updated_at=func.now())
+        .returning(Item)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def delete_item(session: AsyncSession, item_id: int) -> bool:
+    item = await session.get(Item, item_id)
+    if item is None:
+        return False
+    await session.delete(item)
+    await session.commit()
+    return True

@@ -1,0 +1,96 @@
+"""Builds the ASGI app; `app.main:app` is what gunicorn serves."""
+
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from app.api.main import api_router
+from app.api.routes import ops
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_probe_engine, create_sessionmaker
+from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE, instrument
+from app.core.migrations import head_revision
+from app.core.problems import install_problem_handlers
+from app.middleware.access_log import AccessLogMiddleware
+from app.middleware.request_id import RequestIdMiddleware
+
+logger = logging.getLogger("app")
+
+
+def _turn_unready_on_sigterm(app: FastAPI) -> None:
+    # The server keeps serving in-flight requests after SIGTERM; /readyz must say 503 from
+    # the first moment so that no new traffic is routed here while they finish.
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        return
+
+    def handler(signum, frame) -> None:
+        app.state.shutting_down = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app.state.engine = create_engine(settings)
+    app.state.probe_engine = create_probe_engine(settings)
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.head_revision = head_revision()
+    app.state.shutting_down = False
+    DB_POOL_SIZE.set(settings.DB_POOL_SIZE)
+    APP_BUILD_INFO.labels(settings.APP_VERSION, settings.GIT_SHA).set(1)
+    APP_WORKERS.labels(os.environ.get("APP_WORKERS_SOURCE", "single process")).set(
+        int(os.environ.get("APP_WORKERS", "1"))
+    )
+    _turn_unready_on_sigterm(app)
+    try:
+        yield
+    finally:
+        app.state.shutting_down = True
+        await app.state.engine.dispose()
+        await app.state.probe_engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="items-api",
+        version=settings.APP_VERSION,
+        debug=settings.DEBUG,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.ENVIRONMENT != "production" else None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.shutting_down = False
+    install_problem_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(api_router, prefix="/api/v1")
+    instrument(app, settings.METRICS_EXCLUDE_PATHS)
+
+    # add_middleware wraps: the last added runs first on the way in.
+    app.add_middleware(GZipMiddleware, minimum_size=settings.GZIP_MIN_BYTES)
+    if settings.CORS_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.CORS_ORIGINS,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        )
+    if settings.TRUSTED_HOSTS != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.TRUSTED_HOSTS)
+    app.add_middleware(AccessLogMiddleware, exclude_paths=settings.ACCESS_LOG_EXCLUDE_PATHS)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,200 @@
+import threading
+
+import pytest
+
+ITEM = {"name": "Widget", "description": "A widget", "price": "12.50", "tags": ["tools", "blue"]}
+
+
+def create(client, headers, **fields):
+    response = client.post("/api/v1/items", json={**ITEM, **fields}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def assert_problem(response, status):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert "Traceback" not in response.text
+    return body
+
+
+def test_item_round_trip(client, auth_headers):
+    created = create(client, auth_headers, name="  Widget  ")
+    assert created["name"] == "Widget"
+    assert created["price"] == "12.50"
+    assert created["in_stock"] is True
+
+    fetched = client.get(f"/api/v1/items/{created['id']}").json()
+    assert fetched == created
+
+    patched = client.patch(
+        f"/api/v1/items/{created['id']}", json={"price": 9.99, "in_stock": False},
+        headers=auth_headers,
+    ).json()  # fmt: skip
+    assert (patched["price"], patched["in_stock"], patched["name"]) == ("9.99", False, "Widget")
+    assert patched["updated_at"] >= created["updated_at"]
+
+    assert client.delete(f"/api/v1/items/{created['id']}", headers=auth_headers).status_code == 204
+    assert_problem(client.get(f"/api/v1/items/{created['id']}"), 404)
+    assert_problem(client.delete(f"/api/v1/items/{created['id']}", headers=auth_headers), 404)
+
+
+def test_list_pages_filters_and_orders_stably(client, auth_headers):
+    for index in range(5):
+        create(client, auth_headers, name=f"bolt-{index}", tags=["hardware"])
+    create(client, auth_headers, name="nut_1", tags=["hardware", "small"])
+    create(client, auth_headers, name="boltless", tags=[])
+
+    page = client.get("/api/v1/items", params={"limit": 2, "offset": 1}).json()
+    assert page["total"] == 7
+    assert [item["name"] for item in page["items"]] == ["bolt-1", "bolt-2"]
+
+    bolts = client.get("/api/v1/items", params={"name_prefix": "bolt-"}).json()
+    assert [item["name"] for item in bolts["items"]] == [f"bolt-{i}" for i in range(5)]
+    # LIKE wildcards in the prefix are literal characters.
+    assert client.get("/api/v1/items", params={"name_prefix": "nut%"}).json()["total"] == 0
+    assert client.get("/api/v1/items", params={"name_prefix": "nut_"}).json()["total"] == 1
+
+    small = client.get("/api/v1/items", params={"tag": "small"}).json()
+    assert [item["name"] for item in small["items"]] == ["nut_1"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "ten"}, {"name_prefix": ""}],
+)
+def test_list_rejects_out_of_range_paging(client, params):
+    assert_problem(client.get("/api/v1/items", params=params), 422)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**ITEM, "price": 0}, "price"),
+        ({**ITEM, "price": "-1.00"}, "price"),
+        ({**ITEM, "price": "1.234"}, "price"),
+        ({**ITEM, "price": "lots"}, "price"),
+        ({**ITEM, "name": "   "}, "name"),
+        ({**ITEM, "name": "x" * 101}, "name"),
+        ({**ITEM, "description": "x" * 2001}, "description"),
+        ({**ITEM, "tags": ["has space"]}, "tags"),
+        ({**ITEM, "tags": "tools"}, "tags"),
+        ({**ITEM, "in_stock": "perhaps"}, "in_stock"),
+        ({**ITEM, "colour": "red"}, "colour"),
+        ({"description": "no name"}, "name"),
+    ],
+)
+def test_create_rejects_bad_fields_naming_them(client, auth_headers, body, field):
+    problem = assert_problem(client.post("/api/v1/items", json=body, headers=auth_headers), 422)
+    assert field in {str(part) for error in problem["errors"] for part in error["loc"]}
+
+
+def test_malformed_json_is_a_422_problem(client, auth_headers):
+    response = client.post(
+        "/api/v1/items", content=b'{"name": "x", ', headers={**auth_headers,
+        "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert_problem(response, 422)
+
+
+def test_duplicate_name_is_409(client, auth_headers):
+    create(client, auth_headers, name="Unique")
+    body = assert_problem(
+        client.post("/api/v1/items", json={**ITEM, "name": "Unique"}, headers=auth_headers), 409
+    )
+    assert "Unique" in body["detail"]
+    other = create(client, auth_headers, name="Other")
+    assert_problem(
+        client.patch(f"/api/v1/items/{other['id']}", json={"name": "Unique"}, headers=auth_headers),
+        409,
+    )
+
+
+def test_patch_rejects_nulls_for_required_fields(client, auth_headers):
+    item = create(client, auth_headers)
+    response = client.patch(
+        f"/api/v1/items/{item['id']}", json={"price": None}, headers=auth_headers
+    )
+    assert_problem(response, 422)
+    cleared = client.patch(
+        f"/api/v1/items/{item['id']}", json={"description": None}, headers=auth_headers
+    )
+    assert cleared.json()["description"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/items", ITEM),
+        ("PATCH", "/api/v1/items/1", {"price": "1.00"}),
+        ("DELETE", "/api/v1/items/1", None),
+    ],
+)
+def test_every_write_needs_a_token(client, method, path, body):
+    response = client.request(method, path, json=body)
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_idempotent_create_returns_first_result_and_creates_one_row(client, auth_headers):
+    headers = {**auth_headers, "Idempotency-Key": "order-42"}
+    first = client.post("/api/v1/items", json=ITEM, headers=headers)
+    again = client.post("/api/v1/items", json=ITEM, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert client.get("/api/v1/items").json()["total"] == 1
+
+    changed = client.post("/api/v1/items", json={**ITEM, "name": "Other"}, headers=headers)
+    assert_problem(changed, 422)
+    assert client.get("/api/v1/items").json()["total"] == 1
+
+
+def test_concurrent_idempotent_creates_make_one_row(client, auth_headers):
+    headers = {**auth_headers, "Idempotency-Key": "race"}
+    results = []
+
+    def post() -> None:
+        results.append(client.post("/api/v1/items", json=ITEM, headers=headers))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {response.status_code for response in results} == {201}
+    assert len({response.json()["id"] for response in results}) == 1
+    assert client.get("/api/v1/items").json()["total"] == 1
+
+
+def test_concurrent_updates_of_different_fields_both_land(client, auth_headers):
+    item = create(client, auth_headers)
+    url = f"/api/v1/items/{item['id']}"
+    changes = [{"price": f"{n}.00"} for n in range(1, 6)] + [
+        {"description": f"rev {n}"} for n in range(1, 6)
+    ]
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda body=body: results.append(
+                client.patch(url, json=body, headers=auth_headers)
+            )
+        )
+        for body in changes
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {response.status_code for response in results} == {200}
+    final = client.get(url).json()
+    assert final["price"] in {f"{n}.00" for n in range(1, 6)}
+    assert final["description"] in {f"rev {n}" for n in range(1, 6)}
+
+
+def test_unknown_route_and_method_are_problems(client):
+    assert_problem(client.get("/api/v1/nothing-here"), 404)
+    assert_problem(client.put("/api/v1/items"), 405)

@@ -1,0 +1,128 @@
+"""The real process model: gunicorn, two uvicorn workers, the entrypoint, signals."""
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.support.net import wait_for_http
+from tests.support.service import ServiceProcess
+
+pytestmark = pytest.mark.slow
+
+
+def counter(metrics_text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in metrics_text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(found.get(key) == value for key, value in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_request_counts_add_up_across_workers(running_service):
+    url = running_service.url
+    sent = 60
+    with httpx.Client(base_url=url) as client:
+        # New connections each time, so both workers take requests.
+        for _ in range(sent):
+            assert httpx.get(f"{url}/api/v1/ping").status_code == 200
+        metrics = client.get("/metrics").text
+    handled = counter(
+        metrics, "http_requests_total", handler="/api/v1/ping", method="GET", status="200"
+    )
+    assert handled == sent
+    assert counter(metrics, "http_request_duration_seconds_count", handler="/api/v1/ping") == sent
+    assert 'le="0.25"' in metrics
+    # Probes and the scrape itself are not counted by default.
+    assert counter(metrics, "http_requests_total", handler="/readyz") == 0
+    assert counter(metrics, "app_workers") == 2
+    assert "db_pool_size" in metrics
+    assert "app_build_info{" in metrics
+
+
+def test_counts_survive_a_worker_being_recycled(database_url):
+    service = ServiceProcess(database_url, MAX_REQUESTS="15", MAX_REQUESTS_JITTER="0").start()
+    try:
+        before = set(service.worker_pids())
+        sent = 50
+        for _ in range(sent):
+            # Generous timeout: a recycled worker's replacement may still be booting.
+            assert httpx.get(f"{service.url}/api/v1/ping", timeout=30).status_code == 200
+        deadline = time.monotonic() + 15
+        while set(service.worker_pids()) & before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not set(service.worker_pids()) & before, "workers were not recycled"
+        metrics = httpx.get(f"{service.url}/metrics").text
+        assert counter(metrics, "http_requests_total", handler="/api/v1/ping") == sent
+    finally:
+        service.close()
+
+
+def test_readyz_follows_the_database_without_a_restart(postgres, running_service):
+    url = running_service.url
+    pid = running_service.process.pid
+    postgres.stop()
+    try:
+        wait_for_http(f"{url}/readyz", status=503, timeout=10)
+        assert httpx.get(f"{url}/readyz").headers["x-failing-check"] == "database"
+        assert httpx.get(f"{url}/livez").status_code == 200
+        outage = httpx.get(f"{url}/api/v1/items", timeout=15)
+        assert outage.status_code == 503
+        assert outage.headers["content-type"] == "application/problem+json"
+        assert "Traceback" not in outage.text
+    finally:
+        postgres.start()
+    wait_for_http(f"{url}/readyz", status=200, timeout=10)
+    assert httpx.get(f"{url}/api/v1/items").status_code == 200
+    assert running_service.process.pid == pid
+    assert running_service.process.poll() is None
+
+
+def test_sigterm_turns_unready_and_finishes_in_flight_requests(running_service):
+    url = running_service.url
+    results: list[httpx.Response] = []
+
+    def slow_request() -> None:
+        results.append(httpx.get(f"{url}/api/v1/slow", params={"ms": 2000}, timeout=15))
+
+    with httpx.Client(base_url=url) as keepalive:
+        assert keepalive.get("/readyz").status_code == 200
+        threads = [threading.Thread(target=slow_request) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        os.kill(running_service.process.pid, signal.SIGTERM)
+        for thread in threads:
+            thread.join()
+        exit_code = running_service.process.wait(15)
+    assert [response.status_code for response in results] == [200] * 4
+    assert exit_code == 0
+    assert time.monotonic() - started < int(running_service.env["GRACEFUL_TIMEOUT_S"])
+
+
+def test_log_lines_are_json_with_request_id_and_worker_plan(running_service):
+    httpx.get(f"{running_service.url}/api/v1/items/424242", headers={"X-Request-ID": "trace-me"})
+    time.sleep(0.5)
+    lines = [
+        json.loads(line) for line in running_service.log().splitlines() if line.startswith("{")
+    ]
+    access = [line for line in lines if line.get("logger") == "app.access"]
+    assert {
+        "method": "GET",
+        "route": "/api/v1/items/{item_id}",
+        "status": 404,
+        "request_id": "trace-me",
+        "client_ip": "127.0.0.1",
+    }.items() <= access[-1].items()
+    assert "duration_ms" in access[-1]
+    plan = next(line for line in lines if line["msg"].startswith("worker plan"))
+    assert (plan["workers"], plan["source"]) == (2, "WEB_CONCURRENCY")

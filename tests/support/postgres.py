@@ -1,0 +1,94 @@
+"""A throwaway PostgreSQL server: initdb in a temporary folder, a free loopback port."""
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from tests.support.net import free_port
+
+
+def postgres_bindir() -> Path:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
+    if not candidates:
+        raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
+    return candidates[0].parent
+
+
+class PostgresServer:
+    def __init__(self, base_dir: Path, *, port: int | None = None, user: str = "items") -> None:
+        self.base_dir = Path(base_dir)
+        self.data_dir = self.base_dir / "data"
+        self.socket_dir = self.base_dir / "socket"
+        self.log_file = self.base_dir / "postgres.log"
+        self.port = port or free_port()
+        self.user = user
+        self.bindir = postgres_bindir()
+        self._as_postgres_user = os.geteuid() == 0
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if self._as_postgres_user:
+            # PostgreSQL refuses to run as root.
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=True, capture_output=True, text=True)
+
+    def init(self) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        if self._as_postgres_user:
+            shutil.chown(self.base_dir, "postgres")
+            shutil.chown(self.socket_dir, "postgres")
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run(
+                "initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
+                "--encoding=UTF8", "--locale=C.UTF-8",
+            )  # fmt: skip
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options,
+            "-w", "-t", "30", "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop")
+
+    def is_running(self) -> bool:
+        status = subprocess.run(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "status"],
+            capture_output=True,
+        )
+        return status.returncode == 0
+
+    def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
+        return f"{driver}://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        result = subprocess.run(
+            [str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+             "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    def wait_until_accepting(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            probe = subprocess.run(
+                [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                capture_output=True,
+            )
+            if probe.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"PostgreSQL on port {self.port} did not accept connections")
