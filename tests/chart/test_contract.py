@@ -1,0 +1,90 @@
+"""The rendered chart against the real service: what the kubelet and `helm test` will ask of a
+pod is answered by the service started with the chart's own settings."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.chart.render import RELEASE, REPO, SECRETS, app_container, one, pod_spec, render
+from tests.support.service import ServiceProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rendered() -> list[dict]:
+    return render(*SECRETS)
+
+
+@pytest.fixture(scope="module")
+def config(rendered) -> dict[str, str]:
+    return one(rendered, "ConfigMap")["data"]
+
+
+@pytest.fixture
+def service(database_url, config):
+    # The chart's settings, except where this host differs from a pod: a free loopback port
+    # instead of 8000 on all interfaces, and a metrics folder of the test's own.
+    env = {k: v for k, v in config.items() if k not in {"PORT", "HOST", "PROMETHEUS_MULTIPROC_DIR"}}
+    process = ServiceProcess(database_url, workers=1, **env).start()
+    try:
+        yield process
+    finally:
+        process.close()
+
+
+def test_gunicorn_binds_the_container_port_the_probes_use(rendered, config, tmp_path):
+    deployment = one(rendered, "Deployment")
+    container = app_container(deployment)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    secret = {k: base64.b64decode(v).decode() for k, v in one(rendered, "Secret")["data"].items()}
+    env = {**os.environ, **config, **secret, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    # gunicorn.conf.py evaluated as gunicorn would, in the environment the pod gets.
+    script = (
+        "import runpy, json; c = runpy.run_path('service/gunicorn.conf.py');"
+        "print(json.dumps({k: c[k] for k in ('bind', 'graceful_timeout')}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    gunicorn = json.loads(result.stdout.splitlines()[-1])
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert gunicorn["bind"] == f"0.0.0.0:{ports[container[probe]['httpGet']['port']]}"
+
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    grace = pod_spec(deployment)["terminationGracePeriodSeconds"]
+    assert pre_stop + gunicorn["graceful_timeout"] < grace
+
+
+def test_probe_paths_answer_200_from_the_service_under_the_charts_settings(rendered, service):
+    container = app_container(one(rendered, "Deployment"))
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        path = container[probe]["httpGet"]["path"]
+        assert httpx.get(f"{service.url}{path}", timeout=5).status_code == 200, probe
+
+
+def test_helm_test_pod_script_passes_against_the_service(rendered, service):
+    pod = one(rendered, "Pod", f"{RELEASE}-test")
+    command = pod["spec"]["containers"][0]["command"]
+    assert command[:2] == ["python", "-c"]
+    script = command[2].replace(f"http://{RELEASE}:80", service.url)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "/readyz 200" in result.stdout
+    assert "/api/v1/items?limit=1 200" in result.stdout
+
+
+def test_every_rendered_setting_is_one_the_service_reads(rendered):
+    # A misspelt name would be ignored silently, and only show as a wrong default in a cluster.
+    from app.core.config import Settings
+
+    names = set(one(rendered, "ConfigMap")["data"]) | set(one(rendered, "Secret")["data"])
+    # prometheus_client, not the settings, reads the multiprocess folder.
+    unknown = names - set(Settings.model_fields) - {"PROMETHEUS_MULTIPROC_DIR"}
+    assert not unknown, f"settings the service does not read: {sorted(unknown)}"
