@@ -3,6 +3,11 @@
 # and runs in .github/workflows/ci.yml; terraform/README.md says which check runs where.
 TF ?= terraform
 TF_DIR := terraform
+# TF=tofu runs the same targets with OpenTofu, built from its Go module (below).
+TOFU_VERSION := v1.12.6
+TOFU := $(TOOLS_BIN)/tofu
+TF_BIN = $(if $(filter tofu,$(TF)),$(TOFU),$(TF))
+TF_DEPS = $(filter $(TOFU),$(TF_BIN))
 TF_ROOTS := $(wildcard $(TF_DIR)/modules/* $(TF_DIR)/environments/* $(TF_DIR)/examples/*)
 
 # checkov pins dependencies that clash with ours, so it lives in its own venv.
@@ -21,8 +26,8 @@ $(CHECKOV_BIN): | $(VENV_BIN)/uv
 .PHONY: lint-terraform terraform-fmt terraform-tflint terraform-checkov terraform-validate terraform-plan-kind
 lint-terraform: terraform-fmt terraform-tflint terraform-checkov ## fmt, tflint and checkov over terraform/ (no providers needed)
 
-terraform-fmt: ## terraform fmt -check over terraform/ (TF=tofu for OpenTofu)
-	$(TF) fmt -check -recursive -diff $(TF_DIR)
+terraform-fmt: $(TF_DEPS) ## terraform fmt -check over terraform/ (TF=tofu for OpenTofu)
+	$(TF_BIN) fmt -check -recursive -diff $(TF_DIR)
 
 terraform-tflint: $(TFLINT) ## tflint (bundled terraform ruleset, see terraform/.tflint.hcl) on every module
 	$(TFLINT) --chdir=$(TF_DIR) --recursive --config=$(CURDIR)/$(TF_DIR)/.tflint.hcl --format=compact
@@ -31,11 +36,11 @@ terraform-checkov: $(CHECKOV_BIN) ## checkov policy scan over all Terraform; ski
 	$(CHECKOV) --quiet --compact --framework terraform --directory $(TF_DIR) \
 	  --skip-download --download-external-modules false
 
-terraform-validate: ## init -backend=false + validate every root (needs the provider registry; runs in CI)
+terraform-validate: $(TF_DEPS) ## init -backend=false + validate every root (needs the provider registry; runs in CI)
 	@for root in $(TF_ROOTS); do \
 	  echo "$(TF) validate $$root"; \
-	  $(TF) -chdir=$$root init -backend=false -input=false -no-color >/dev/null; \
-	  $(TF) -chdir=$$root validate -no-color; \
+	  $(TF_BIN) -chdir=$$root init -backend=false -input=false -no-color >/dev/null; \
+	  $(TF_BIN) -chdir=$$root validate -no-color; \
 	done
 
 # Plan staging against a throwaway cluster (CI creates it with kind). A copy of the tree
@@ -44,12 +49,28 @@ terraform-validate: ## init -backend=false + validate every root (needs the prov
 KIND_CONTEXT ?= kind-items-api
 PLAN_IMAGE_REPOSITORY ?= items-api/items-api
 PLAN_IMAGE_TAG ?= plan-only
-terraform-plan-kind: ## Plan environments/staging against the kube context KIND_CONTEXT (needs the registry; runs in CI)
+terraform-plan-kind: $(TF_DEPS) ## Plan environments/staging against the kube context KIND_CONTEXT (needs the registry; runs in CI)
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	cp -r $(TF_DIR) helm "$$tmp"/; \
 	printf 'terraform {\n  backend "local" {}\n}\n' > "$$tmp/$(TF_DIR)/environments/staging/backend_override.tf"; \
-	$(TF) -chdir="$$tmp/$(TF_DIR)/environments/staging" init -input=false -no-color >/dev/null; \
+	$(TF_BIN) -chdir="$$tmp/$(TF_DIR)/environments/staging" init -input=false -no-color >/dev/null; \
 	TF_VAR_database_url='postgresql+asyncpg://items:plan-only@postgres:5432/items' \
 	TF_VAR_jwt_secret=$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
-	$(TF) -chdir="$$tmp/$(TF_DIR)/environments/staging" plan -input=false -no-color \
+	$(TF_BIN) -chdir="$$tmp/$(TF_DIR)/environments/staging" plan -input=false -no-color \
 	  -var kube_context=$(KIND_CONTEXT) -var image_repository=$(PLAN_IMAGE_REPOSITORY) -var image_tag=$(PLAN_IMAGE_TAG)
+
+# OpenTofu's go.mod carries replace directives, which `go install pkg@version` (mk/go-tool)
+# refuses; a scratch module with the same replaces builds it. Cached like the other tools.
+$(TOFU): mk/terraform.mk
+	@dest=$(TOOLS_CACHE)/tofu@$(TOFU_VERSION); \
+	if [ ! -x $$dest/tofu ]; then \
+	  echo "tofu: building OpenTofu $(TOFU_VERSION) (cold build, cached in $$dest)" >&2; \
+	  tmp=$$(mktemp -d) && cd $$tmp && go mod init tofu-build >/dev/null 2>&1 && \
+	  gomod=$$(go mod download -json github.com/opentofu/opentofu@$(TOFU_VERSION) | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$$/\1/p') && \
+	  sed -n 's/^replace \([^ ]*\) \([^ ]*\) => \([^ ]*\) \([^ ]*\)$$/\1@\2=\3@\4/p' "$$gomod" | \
+	    while read -r replace; do go mod edit -replace="$$replace"; done && \
+	  go get github.com/opentofu/opentofu/cmd/tofu@$(TOFU_VERSION) && \
+	  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $$dest/tofu github.com/opentofu/opentofu/cmd/tofu && \
+	  cd / && rm -rf $$tmp; \
+	fi; \
+	mkdir -p $(TOOLS_BIN) && ln -sf $$dest/tofu $@
