@@ -4,6 +4,7 @@ import copy
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from observability.lint_rules import RUNBOOK, alert_problems, runbook_anchors
@@ -60,22 +61,24 @@ def test_an_alert_without_runbook_fails_the_lint_with_its_name(tmp_path, rules):
     assert "ItemsApiDBPoolTimeouts: annotation runbook_url is missing" in result.stderr
 
 
-def test_a_runbook_link_to_a_missing_section_is_reported(rules):
-    broken = with_alert_changed(
-        rules,
-        "ItemsApiAbsent",
-        lambda r: r["annotations"].update(runbook_url="observability/runbook.md#nowhere"),
-    )
+@pytest.mark.parametrize(
+    ("alert", "annotations", "problem"),
+    [
+        ("ItemsApiAbsent", {"runbook_url": "observability/runbook.md#nowhere"}, "runbook_url"),
+        ("ItemsApiTargetDown", {"description": "Down."}, "description does not quote"),
+        ("ItemsApiPodRestarting", {"summary": ""}, "annotation summary is missing"),
+    ],
+)
+def test_each_broken_annotation_is_reported_with_the_alert_name(rules, alert, annotations, problem):
+    broken = with_alert_changed(rules, alert, lambda r: r["annotations"].update(annotations))
     problems = alert_problems(broken, runbook_anchors(RUNBOOK.read_text()))
     assert len(problems) == 1
-    assert problems[0].startswith("ItemsApiAbsent: runbook_url")
+    assert problems[0].startswith(f"{alert}: {problem}")
 
 
-def test_a_description_without_the_value_is_reported(rules):
-    broken = with_alert_changed(
-        rules,
-        "ItemsApiTargetDown",
-        lambda r: r["annotations"].update(description="Something is down."),
-    )
+def test_an_alert_without_severity_is_reported(rules):
+    broken = with_alert_changed(rules, "ItemsApiAbsent", lambda r: r["labels"].pop("severity"))
     problems = alert_problems(broken, runbook_anchors(RUNBOOK.read_text()))
-    assert problems == ["ItemsApiTargetDown: description does not quote {{ $value }}"]
+    assert problems == [
+        "ItemsApiAbsent: label severity must be one of ['critical', 'info', 'warning']"
+    ]
