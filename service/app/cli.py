@@ -108,6 +108,14 @@ def check_config() -> None:
 
 
 @main.command()
+def settings_table() -> None:
+    """Print the configuration table for the README (markdown)."""
+    from app.core.config import settings_table as table
+
+    click.echo(table())
+
+
+@main.command()
 def workers() -> None:
     """Print the worker count the formula gives here, and why (JSON)."""
     try:

@@ -25,43 +25,88 @@ def _package_version() -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
 
-    ENVIRONMENT: Literal["development", "test", "staging", "production"] = "development"
-    DEBUG: bool = False
-    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    APP_VERSION: str = Field(default_factory=_package_version)
-    GIT_SHA: str = "unknown"
+    ENVIRONMENT: Literal["development", "test", "staging", "production"] = Field(
+        "development", description="staging and production refuse a default JWT_SECRET and DEBUG"
+    )
+    DEBUG: bool = Field(False, description="FastAPI debug mode; refused in staging/production")
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="level of the JSON log lines on stderr"
+    )
+    APP_VERSION: str = Field(
+        default_factory=_package_version, description="reported by /version; set at image build"
+    )
+    GIT_SHA: str = Field("unknown", description="reported by /version; set at image build")
 
-    DATABASE_URL: SecretStr = SecretStr("postgresql+asyncpg://items@127.0.0.1:5432/items")
-    DB_POOL_SIZE: int = Field(5, ge=1, le=100)
-    DB_MAX_OVERFLOW: int = Field(5, ge=0, le=100)
-    DB_POOL_TIMEOUT_S: float = Field(5.0, gt=0, le=120)
-    DB_CONNECT_TIMEOUT_S: float = Field(3.0, gt=0, le=60)
-    DB_STATEMENT_TIMEOUT_MS: int = Field(5000, ge=0, le=600_000)
+    DATABASE_URL: SecretStr = Field(
+        SecretStr("postgresql+asyncpg://items@127.0.0.1:5432/items"),
+        description="secret; postgresql+asyncpg:// URL (make up sets its local one)",
+    )
+    DB_POOL_SIZE: int = Field(5, ge=1, le=100, description="connections each worker keeps open")
+    DB_MAX_OVERFLOW: int = Field(
+        5, ge=0, le=100, description="extra connections per worker under bursts"
+    )
+    DB_POOL_TIMEOUT_S: float = Field(
+        5.0, gt=0, le=120, description="wait for a free connection, then answer 503"
+    )
+    DB_CONNECT_TIMEOUT_S: float = Field(3.0, gt=0, le=60, description="TCP+auth connect timeout")
+    DB_STATEMENT_TIMEOUT_MS: int = Field(
+        5000, ge=0, le=600_000, description="server-side statement_timeout; 0 turns it off"
+    )
     # Off behind PgBouncer in transaction mode, where a prepared statement may land on another
     # server connection.
-    DB_PREPARED_STATEMENT_CACHE: bool = True
-    READINESS_DB_TIMEOUT_S: float = Field(1.0, gt=0, le=30)
+    DB_PREPARED_STATEMENT_CACHE: bool = Field(
+        True, description="asyncpg prepared-statement cache; false behind PgBouncer"
+    )
+    READINESS_DB_TIMEOUT_S: float = Field(
+        1.0, gt=0, le=30, description="/readyz fails when the database takes longer"
+    )
 
-    JWT_SECRET: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
-    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(15, ge=1, le=1440)
+    JWT_SECRET: SecretStr = Field(
+        SecretStr(DEFAULT_JWT_SECRET),
+        description="secret; HS256 signing key, >= 32 chars outside development",
+    )
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(15, ge=1, le=1440, description="token lifetime")
 
-    CORS_ORIGINS: CommaList = []
-    TRUSTED_HOSTS: CommaList = ["*"]
-    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
-    ACCESS_LOG_EXCLUDE_PATHS: CommaList = list(PROBE_PATHS)
-    METRICS_EXCLUDE_PATHS: CommaList = list(PROBE_PATHS)
-    GZIP_MIN_BYTES: int = Field(1000, ge=0)
+    CORS_ORIGINS: CommaList = Field([], description="comma-separated origins; empty: no CORS")
+    TRUSTED_HOSTS: CommaList = Field(
+        ["*"], description="comma-separated Host values accepted; * accepts any"
+    )
+    FORWARDED_ALLOW_IPS: str = Field(
+        "127.0.0.1", description="proxies (IPs/CIDRs) whose X-Forwarded-* headers are trusted"
+    )
+    ACCESS_LOG_EXCLUDE_PATHS: CommaList = Field(
+        list(PROBE_PATHS), description="paths left out of the access log"
+    )
+    METRICS_EXCLUDE_PATHS: CommaList = Field(
+        list(PROBE_PATHS), description="paths left out of the request metrics"
+    )
+    GZIP_MIN_BYTES: int = Field(1000, ge=0, description="responses at least this large are gzipped")
 
-    HOST: str = "127.0.0.1"
-    PORT: int = Field(8000, ge=1, le=65535)
-    WEB_CONCURRENCY: int | None = Field(None, ge=1, le=256)
-    WORKERS_PER_CPU: float = Field(1.0, gt=0, le=8)
-    MAX_WORKERS: int = Field(8, ge=1, le=256)
-    WORKER_MEMORY_MB: int = Field(120, ge=16, le=8192)
-    GRACEFUL_TIMEOUT_S: int = Field(20, ge=1, le=600)
-    KEEPALIVE_S: int = Field(75, ge=1, le=3600)
-    MAX_REQUESTS: int = Field(10_000, ge=0)
-    MAX_REQUESTS_JITTER: int = Field(1_000, ge=0)
+    HOST: str = Field("127.0.0.1", description="bind address (the image sets 0.0.0.0)")
+    PORT: int = Field(8000, ge=1, le=65535, description="bind port")
+    WEB_CONCURRENCY: int | None = Field(
+        None, ge=1, le=256, description="worker count, overriding the formula"
+    )
+    WORKERS_PER_CPU: float = Field(
+        1.0, gt=0, le=8, description="workers per CPU of the quota (see Worker count)"
+    )
+    MAX_WORKERS: int = Field(8, ge=1, le=256, description="upper bound of the formula")
+    WORKER_MEMORY_MB: int = Field(
+        120, ge=16, le=8192, description="budget per worker when fitting under a memory limit"
+    )
+    GRACEFUL_TIMEOUT_S: int = Field(
+        20, ge=1, le=600, description="in-flight requests get this long after SIGTERM"
+    )
+    KEEPALIVE_S: int = Field(
+        75,
+        ge=1,
+        le=3600,
+        description="idle keep-alive; keep above every proxy's upstream idle timeout",
+    )
+    MAX_REQUESTS: int = Field(10_000, ge=0, description="recycle a worker after this many requests")
+    MAX_REQUESTS_JITTER: int = Field(
+        1_000, ge=0, description="random spread so workers do not recycle together"
+    )
 
     @field_validator(
         "CORS_ORIGINS",
@@ -104,6 +149,23 @@ def describe_errors(error: ValidationError) -> str:
         name = ".".join(str(part) for part in item["loc"]) or "settings"
         lines.append(f"invalid setting {name}: {item['msg']}")
     return "\n".join(lines)
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from the fields above."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "(package version)"
+        else:
+            default = field.default
+            if isinstance(default, SecretStr):
+                default = default.get_secret_value()
+            if isinstance(default, list):
+                default = ",".join(default)
+        shown = f"`{default}`" if default not in (None, "") else "unset"
+        rows.append(f"| `{name}` | {shown} | {field.description} |")
+    return "\n".join(rows)
 
 
 @lru_cache
