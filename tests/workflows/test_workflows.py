@@ -11,6 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 # The only write scopes any job may hold, and which jobs hold them.
 WRITE_SCOPES = {
@@ -25,6 +26,11 @@ def _load(path: Path) -> dict:
 
 
 def _steps(workflow: dict):
+    """(job id, step) of a workflow, or ("runs", step) of a composite action."""
+    if "runs" in workflow:
+        for step in workflow["runs"]["steps"]:
+            yield "runs", step
+        return
     for job_id, job in workflow["jobs"].items():
         for step in job.get("steps", []):
             yield job_id, step
@@ -62,10 +68,10 @@ def _make_goals(command: str) -> list[str]:
 
 
 def _id(path: Path) -> str:
-    return path.name
+    return str(path.relative_to(ROOT / ".github"))
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=_id)
+@pytest.mark.parametrize("path", WORKFLOWS + ACTIONS, ids=_id)
 def test_every_run_step_calls_a_documented_make_target(path):
     targets, documented = _make_targets()
     for job_id, step in _steps(_load(path)):
@@ -78,11 +84,13 @@ def test_every_run_step_calls_a_documented_make_target(path):
             assert goal in documented, f"{path.name} {job_id}: make {goal} has no ## help text"
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=_id)
+@pytest.mark.parametrize("path", WORKFLOWS + ACTIONS, ids=_id)
 def test_third_party_actions_are_pinned_to_a_full_commit_sha(path):
     for job_id, step in _steps(_load(path)):
         uses = step.get("uses")
-        if uses and not uses.startswith("./"):
+        if uses and uses.startswith("./"):
+            assert (ROOT / uses / "action.yml").is_file(), f"{job_id}: no local action {uses}"
+        elif uses:
             assert PINNED.match(uses), f"{job_id}: {uses} is not pinned to a commit SHA"
     for line in path.read_text().splitlines():
         if "uses:" in line and "@" in line:
