@@ -10,6 +10,7 @@ GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 IMAGE := $(IMAGE_NAME):$(APP_VERSION)-$(GIT_SHA)
 IMAGE_DEV := $(IMAGE_NAME):dev
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+PIP_INDEX_URL ?=
 IMAGE_CACHE ?= $(HOME)/.cache/items-api/images
 IMAGE_BUILD_LOG := $(CURDIR)/.local/image/build.log
 
@@ -23,8 +24,10 @@ BASE_ARCHIVE := $(IMAGE_CACHE)/debian-$(BASE_SUITE)-minbase-$(BASE_KEY).tar
 # Evaluated once, on first use, so targets that never touch a container never probe one.
 CONTAINER_ENGINE = $(eval CONTAINER_ENGINE := $(shell container/engine 2>/dev/null))$(CONTAINER_ENGINE)
 
+# Next to `make up`'s gunicorn on :8000, on the same PostgreSQL (mk/local-stack's defaults).
 RUN_IMAGE_PORT ?= 8001
-RUN_IMAGE_DATABASE_URL ?= $(DATABASE_URL)
+LOCAL_PG_PORT := $(or $(PG_PORT),54329)
+RUN_IMAGE_DATABASE_URL ?= $(or $(DATABASE_URL),postgresql+asyncpg://items@127.0.0.1:$(LOCAL_PG_PORT)/items)
 
 LINT_TARGETS += lint-image
 TEST_DEPS += image-for-tests
@@ -50,7 +53,7 @@ image: ## Build localhost/items-api:<version>-<gitsha> and :dev from service/Doc
 	base="$(BASE_IMAGE)"; \
 	if [ "$$engine" = podman ] && [ -z "$$base" ]; then $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); fi; \
 	BASE_IMAGE="$$base" APP_VERSION=$(APP_VERSION) GIT_SHA=$(GIT_SHA) CA_BUNDLE=$(CA_BUNDLE) \
-	  container/build-image $$engine $(IMAGE_BUILD_LOG) $(IMAGE) $(IMAGE_DEV)
+	  PIP_INDEX_URL="$(PIP_INDEX_URL)" container/build-image $$engine $(IMAGE_BUILD_LOG) $(IMAGE) $(IMAGE_DEV)
 
 # tests/image needs a fresh image; where no engine can exist it skips (and CI=true fails).
 image-for-tests:
@@ -60,13 +63,13 @@ image-for-tests:
 	  echo "image: not built, no container engine here; tests/image will be skipped"; \
 	fi
 
-run-image: image ## Run the image on 127.0.0.1:$(RUN_IMAGE_PORT) against the local stack's PostgreSQL
-	@[ -n "$(RUN_IMAGE_DATABASE_URL)" ] || { echo "run-image: no DATABASE_URL; start the local stack with make up or set DATABASE_URL" >&2; exit 1; }
+run-image: image ## Run the image (hardened) on 127.0.0.1:8001 against the local stack's PostgreSQL
+	@[ -n "$(DATABASE_URL)" ] || (exec 3<>/dev/tcp/127.0.0.1/$(LOCAL_PG_PORT)) 2>/dev/null || \
+	  { echo "run-image: no PostgreSQL on 127.0.0.1:$(LOCAL_PG_PORT); start the local stack with make up, or set DATABASE_URL" >&2; exit 1; }
 	@echo "run-image: http://127.0.0.1:$(RUN_IMAGE_PORT) (Ctrl-C stops it)"
-	$(CONTAINER_ENGINE) run --rm --network host --read-only --tmpfs /tmp \
-	  --cap-drop ALL --security-opt no-new-privileges \
-	  -e HOST=127.0.0.1 -e PORT=$(RUN_IMAGE_PORT) -e DATABASE_URL="$(RUN_IMAGE_DATABASE_URL)" \
-	  $(IMAGE)
+	@DATABASE_URL="$(RUN_IMAGE_DATABASE_URL)" $(CONTAINER_ENGINE) run --rm --network host \
+	  --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
+	  --env HOST=127.0.0.1 --env PORT=$(RUN_IMAGE_PORT) --env DATABASE_URL $(IMAGE)
 
 lint-image: $(DEV_STAMP) ## hadolint service/Dockerfile (zero findings allowed)
 	$(VENV_BIN)/hadolint service/Dockerfile
