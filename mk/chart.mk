@@ -53,6 +53,8 @@ chart-kube-score: $(CHART_RENDERS) | $(KUBE_SCORE) ## kube-score over each rende
 	done; \
 	if [ -n "$$failed" ]; then echo "kube-score: critical findings in$$failed" >&2; exit 1; fi
 
+# One pinned checkov for the whole repo: its venv rule and $(CHECKOV) live in mk/terraform.mk,
+# which is read after this file, hence the recursive make instead of a prerequisite.
 chart-checkov: $(CHART_RENDERS) ## checkov (kubernetes framework) over every rendering
 	@$(MAKE) $(CHECKOV_BIN)
 	$(CHECKOV) --quiet --compact --skip-download --framework kubernetes --directory $(CHART_OUT)

@@ -2,8 +2,10 @@
 out of the ConfigMap, migrations before the new pods, and optional parts that really are."""
 
 import base64
+import subprocess
 
 import pytest
+import yaml
 
 from tests.chart import render as render_module
 from tests.chart.render import (
@@ -263,3 +265,24 @@ def test_every_policy_exception_carries_its_reason():
                 assert len(reason) > 20, value
         for check in filter(None, annotations.get("kube-score/ignore", "").split(",")):
             assert len(annotations.get(f"items-api.policy/{check}", "")) > 20, check
+
+
+def test_make_template_prints_an_environments_manifests():
+    result = subprocess.run(
+        ["make", "-s", "template", "ENV=staging", "IMAGE_TAG=1.2.3-abcdef"],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    deployment = one(docs, "Deployment")
+    assert deployment["metadata"]["namespace"] == "items-api-staging"
+    assert app_container(deployment)["image"] == "localhost/items-api:1.2.3-abcdef"
+
+
+def test_make_template_names_the_environments_when_env_is_wrong():
+    result = subprocess.run(
+        ["make", "-s", "template", "ENV=prod"],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "set ENV to one of: dev e2e production staging" in result.stderr
