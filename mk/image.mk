@@ -71,5 +71,8 @@ run-image: image ## Run the image (hardened) on 127.0.0.1:8001 against the local
 	  --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
 	  --env HOST=127.0.0.1 --env PORT=$(RUN_IMAGE_PORT) --env DATABASE_URL $(IMAGE)
 
-lint-image: $(DEV_STAMP) ## hadolint service/Dockerfile (zero findings allowed)
+CONTAINER_SCRIPTS := container/debian-base container/build-image container/engine
+
+lint-image: $(DEV_STAMP) shellcheck-installed ## hadolint service/Dockerfile, shellcheck container/ (zero findings)
 	$(VENV_BIN)/hadolint service/Dockerfile
+	shellcheck $(CONTAINER_SCRIPTS)
