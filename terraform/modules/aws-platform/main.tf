@@ -86,6 +86,50 @@ resource "aws_kms_alias" "this" {
 }
 
 ################################################################################
+# IAM: one role per AWS service acting for the platform, with AWS-managed policies.
+################################################################################
+
+locals {
+  service_roles = {
+    cluster        = { service = "eks.amazonaws.com", policies = ["AmazonEKSClusterPolicy"] }
+    node           = { service = "ec2.amazonaws.com", policies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly"] }
+    flow-logs      = { service = "vpc-flow-logs.amazonaws.com", policies = [] }
+    rds-monitoring = { service = "monitoring.rds.amazonaws.com", policies = ["service-role/AmazonRDSEnhancedMonitoringRole"] }
+  }
+  service_role_policies = merge([
+    for role, spec in local.service_roles : { for policy in spec.policies : "${role}/${basename(policy)}" => { role = role, policy = policy } }
+  ]...)
+}
+
+data "aws_iam_policy_document" "assume" {
+  for_each = local.service_roles
+
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = [each.value.service]
+    }
+  }
+}
+
+resource "aws_iam_role" "service" {
+  for_each = local.service_roles
+
+  # IAM allows 38 characters of prefix; the longest role key takes 16 of them.
+  name_prefix        = "${substr(var.name, 0, 20)}-${each.key}-"
+  assume_role_policy = data.aws_iam_policy_document.assume[each.key].json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy_attachment" "service" {
+  for_each = local.service_role_policies
+
+  role       = aws_iam_role.service[each.value.role].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/${each.value.policy}"
+}
+
+################################################################################
 # Network: private subnets for nodes and the database; public subnets hold only the
 # NAT gateways and internet-facing load balancers.
 ################################################################################
@@ -197,16 +241,6 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
   tags              = local.tags
 }
 
-data "aws_iam_policy_document" "flow_logs_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["vpc-flow-logs.amazonaws.com"]
-    }
-  }
-}
-
 data "aws_iam_policy_document" "flow_logs" {
   statement {
     actions = [
@@ -218,15 +252,9 @@ data "aws_iam_policy_document" "flow_logs" {
   }
 }
 
-resource "aws_iam_role" "flow_logs" {
-  name_prefix        = "${var.name}-flow-logs-"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
-  tags               = local.tags
-}
-
 resource "aws_iam_role_policy" "flow_logs" {
   name   = "write-flow-logs"
-  role   = aws_iam_role.flow_logs.id
+  role   = aws_iam_role.service["flow-logs"].id
   policy = data.aws_iam_policy_document.flow_logs.json
 }
 
@@ -234,7 +262,7 @@ resource "aws_flow_log" "this" {
   vpc_id          = aws_vpc.this.id
   traffic_type    = "ALL"
   log_destination = aws_cloudwatch_log_group.flow_logs.arn
-  iam_role_arn    = aws_iam_role.flow_logs.arn
+  iam_role_arn    = aws_iam_role.service["flow-logs"].arn
   tags            = local.tags
 }
 
@@ -251,31 +279,10 @@ resource "aws_cloudwatch_log_group" "eks" {
   tags              = local.tags
 }
 
-data "aws_iam_policy_document" "eks_assume" {
-  statement {
-    actions = ["sts:AssumeRole", "sts:TagSession"]
-    principals {
-      type        = "Service"
-      identifiers = ["eks.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "cluster" {
-  name_prefix        = "${var.name}-cluster-"
-  assume_role_policy = data.aws_iam_policy_document.eks_assume.json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy_attachment" "cluster" {
-  role       = aws_iam_role.cluster.name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonEKSClusterPolicy"
-}
-
 resource "aws_eks_cluster" "this" {
   name                      = var.name
   version                   = var.kubernetes_version
-  role_arn                  = aws_iam_role.cluster.arn
+  role_arn                  = aws_iam_role.service["cluster"].arn
   enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
   deletion_protection       = true
 
@@ -302,31 +309,8 @@ resource "aws_eks_cluster" "this" {
 
   depends_on = [
     aws_cloudwatch_log_group.eks,
-    aws_iam_role_policy_attachment.cluster,
+    aws_iam_role_policy_attachment.service,
   ]
-}
-
-data "aws_iam_policy_document" "node_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "node" {
-  name_prefix        = "${var.name}-node-"
-  assume_role_policy = data.aws_iam_policy_document.node_assume.json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy_attachment" "node" {
-  for_each = toset(["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly"])
-
-  role       = aws_iam_role.node.name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/${each.key}"
 }
 
 resource "aws_launch_template" "node" {
@@ -361,7 +345,7 @@ resource "aws_launch_template" "node" {
 resource "aws_eks_node_group" "this" {
   cluster_name    = aws_eks_cluster.this.name
   node_group_name = "${var.name}-default"
-  node_role_arn   = aws_iam_role.node.arn
+  node_role_arn   = aws_iam_role.service["node"].arn
   subnet_ids      = [for subnet in aws_subnet.private : subnet.id]
   ami_type        = "AL2023_x86_64_STANDARD"
   instance_types  = var.node_group.instance_types
@@ -388,7 +372,7 @@ resource "aws_eks_node_group" "this" {
     ignore_changes = [scaling_config[0].desired_size]
   }
 
-  depends_on = [aws_iam_role_policy_attachment.node]
+  depends_on = [aws_iam_role_policy_attachment.service]
 }
 
 ################################################################################
@@ -443,27 +427,6 @@ resource "aws_db_parameter_group" "this" {
   }
 }
 
-data "aws_iam_policy_document" "rds_monitoring_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["monitoring.rds.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "rds_monitoring" {
-  name_prefix        = "${var.name}-rds-monitoring-"
-  assume_role_policy = data.aws_iam_policy_document.rds_monitoring_assume.json
-  tags               = local.tags
-}
-
-resource "aws_iam_role_policy_attachment" "rds_monitoring" {
-  role       = aws_iam_role.rds_monitoring.name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-}
-
 resource "aws_cloudwatch_log_group" "postgres" {
   for_each = toset(["postgresql", "upgrade"])
 
@@ -514,7 +477,7 @@ resource "aws_db_instance" "this" {
   enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
 
   monitoring_interval                   = 60
-  monitoring_role_arn                   = aws_iam_role.rds_monitoring.arn
+  monitoring_role_arn                   = aws_iam_role.service["rds-monitoring"].arn
   performance_insights_enabled          = true
   performance_insights_kms_key_id       = aws_kms_key.this.arn
   performance_insights_retention_period = 7
