@@ -230,7 +230,10 @@ def test_bundled_postgresql_for_dev_migrates_from_the_pods():
     docs = render(*env_values("dev"))
     statefulset = one(docs, "StatefulSet", f"{RELEASE}-postgresql")
     assert statefulset["spec"]["replicas"] == 1
-    assert statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    volumes = {v["name"]: v for v in pod_spec(statefulset)["volumes"]}
+    # The project's cluster has no volume provisioner: dev keeps its data in an emptyDir.
+    assert "emptyDir" in volumes["data"]
+    assert "volumeClaimTemplates" not in statefulset["spec"]
     assert "readinessProbe" in pod_spec(statefulset)["containers"][0]
     url = base64.b64decode(one(docs, "Secret")["data"]["DATABASE_URL"]).decode()
     assert url.startswith(f"postgresql+asyncpg://items:items-dev@{RELEASE}-postgresql:5432/")
@@ -239,6 +242,15 @@ def test_bundled_postgresql_for_dev_migrates_from_the_pods():
     init = pod_spec(one(docs, "Deployment"))["initContainers"]
     assert [c["command"] for c in init] == [["items-api", "migrate"]]
     assert one(docs, "Job", MIGRATE)["metadata"]["annotations"]["helm.sh/hook"] == "pre-upgrade"
+
+
+def test_bundled_postgresql_keeps_its_data_on_a_pvc_by_default():
+    docs = render(*SECRETS, "--set", "config.environment=test", "--set", "postgresql.enabled=true",
+                  "--set", "postgresql.auth.password=pw")  # fmt: skip
+    statefulset = one(docs, "StatefulSet", f"{RELEASE}-postgresql")
+    claim = statefulset["spec"]["volumeClaimTemplates"][0]
+    assert claim["metadata"]["name"] == "data"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
 
 
 def test_optional_parts_are_off_by_default(defaults):
