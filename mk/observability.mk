@@ -5,7 +5,8 @@ OBS_RULES := $(OBS_BUILD)/items-api.rules.yaml
 OBS_DASHBOARD := helm/items-api/files/grafana/items-api.json
 
 LINT_TARGETS += lint-observability
-TEST_DEPS += $(PROMTOOL) $(HELM)
+# The Prometheus server: tests/observability/test_prometheus.py runs the rules against the service.
+TEST_DEPS += $(PROMTOOL) $(PROMETHEUS) $(HELM)
 
 .PHONY: observability-rules lint-observability dashboard
 observability-rules: $(HELM) $(DEV_STAMP) ## Render the chart's alert rules as a plain Prometheus rules file (.local/observability/)

@@ -1,0 +1,153 @@
+"""The chart's rules in a real Prometheus server scraping the real service under gunicorn:
+every rule evaluates without error on the series the service really exports, and the
+availability alert goes pending, then firing, when the database is gone."""
+
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from observability.render_rules import render_rules
+from tests.observability.conftest import HELM, REPO
+from tests.support.net import free_port, wait_for_http
+from tests.support.service import ServiceProcess
+
+PROMETHEUS = REPO / ".tools" / "bin" / "prometheus"
+
+
+class Prometheus:
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, timeout=5)
+
+    def get(self, path: str, **params) -> dict | list:
+        response = self.http.get(f"/api/v1/{path}", params=params)
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        return self.get("query", query=expr)["result"]
+
+    def rules(self) -> list[dict]:
+        return [rule for group in self.get("rules")["groups"] for rule in group["rules"]]
+
+    def alerts(self, name: str) -> list[dict]:
+        return [a for a in self.get("alerts")["alerts"] if a["labels"]["alertname"] == name]
+
+
+@contextmanager
+def prometheus_scraping(target: str, rules: str) -> Iterator[Prometheus]:
+    """A Prometheus scraping `target` every second as job items-api in namespace items (the
+    labels a ServiceMonitor gives), evaluating `rules` every second."""
+    with tempfile.TemporaryDirectory(prefix="items-api-prometheus-") as base:
+        work = Path(base)
+        (work / "rules.yaml").write_text(rules)
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": ["rules.yaml"],
+            "scrape_configs": [
+                {
+                    "job_name": "items-api",
+                    "static_configs": [
+                        {
+                            "targets": [target.removeprefix("http://")],
+                            "labels": {"namespace": "items"},
+                        }
+                    ],
+                }
+            ],
+        }
+        (work / "prometheus.yml").write_text(yaml.safe_dump(config))
+        port = free_port()
+        with (work / "prometheus.log").open("w") as log:
+            process = subprocess.Popen(
+                [PROMETHEUS, f"--config.file={work / 'prometheus.yml'}",
+                 f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                wait_for_http(f"http://127.0.0.1:{port}/-/ready", process=process)
+                yield Prometheus(f"http://127.0.0.1:{port}")
+            finally:
+                process.terminate()
+                process.wait(30)
+
+
+def poll(what: str, check: Callable[[], object], traffic: Callable[[], None], timeout=90.0):
+    """Send traffic until check() returns something truthy, and return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        traffic()
+        if result := check():
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"gave up waiting for {what} after {timeout}s")
+
+
+@pytest.mark.slow
+def test_every_rule_evaluates_cleanly_on_the_real_services_series(running_service):
+    def traffic() -> None:
+        for path in ("/api/v1/ping", "/api/v1/items", "/api/v1/slow?ms=1"):
+            httpx.get(running_service.url + path, timeout=10)
+
+    with prometheus_scraping(running_service.url, render_rules(str(HELM))) as prometheus:
+        poll(
+            "the ratios to be recorded",
+            lambda: prometheus.query("namespace_job:items_api_http_slow:ratio_rate5m"),
+            traffic,
+        )
+        [errors] = prometheus.query("namespace_job:items_api_http_errors:ratio_rate5m")
+        assert errors["metric"] == {
+            "__name__": "namespace_job:items_api_http_errors:ratio_rate5m",
+            "namespace": "items",
+            "job": "items-api",
+        }
+        assert float(errors["value"][1]) == 0
+        rules = poll(
+            "every rule to be evaluated",
+            lambda: (
+                all(r["health"] != "unknown" for r in prometheus.rules()) and prometheus.rules()
+            ),
+            traffic,
+        )
+        assert [(r["name"], r["lastError"]) for r in rules if r["health"] != "ok"] == []
+        firing = [a["labels"]["alertname"] for a in prometheus.get("alerts")["alerts"]]
+        assert firing == []
+
+
+@pytest.mark.slow
+def test_availability_alert_goes_pending_then_firing_when_the_database_is_gone():
+    # Nothing listens on this port: every request that needs the database fails.
+    service = ServiceProcess(f"postgresql+asyncpg://items:unused@127.0.0.1:{free_port()}/items")
+    service.start(wait=False)
+    rules = render_rules(str(HELM), helm_args=["--set", "prometheusRule.burnRateFor.page1h=3s"])
+    try:
+        wait_for_http(f"{service.url}/livez", process=service.process)
+
+        def traffic() -> None:
+            assert httpx.get(f"{service.url}/api/v1/items", timeout=10).status_code >= 500
+
+        with prometheus_scraping(service.url, rules) as prometheus:
+            states = []
+
+            def fast_burn_state() -> str | None:
+                alerts = [
+                    a for a in prometheus.alerts("ItemsApiAvailabilityBudgetBurn")
+                    if a["labels"]["long"] == "1h"
+                ]  # fmt: skip
+                if alerts and (not states or states[-1] != alerts[0]["state"]):
+                    states.append(alerts[0]["state"])
+                return alerts and alerts[0]["state"] == "firing" and alerts[0]
+
+            alert = poll("the 1h/5m availability alert to fire", fast_burn_state, traffic)
+    finally:
+        service.close()
+    assert states == ["pending", "firing"]
+    assert alert["labels"]["severity"] == "critical"
+    assert alert["annotations"]["description"].startswith("100% of the requests to items-api")
+    assert alert["annotations"]["runbook_url"].endswith("#itemsapiavailabilitybudgetburn")
