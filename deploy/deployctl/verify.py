@@ -1,6 +1,7 @@
 """Is the release healthy? Rollout, pod readiness and /readyz through the Service, read from
 API objects as JSON dicts; plus the pod diagnostics printed when it is not."""
 
+import json
 import threading
 import time
 from collections.abc import Iterable
@@ -89,16 +90,30 @@ def pod_problem(pod: dict[str, Any]) -> str | None:
 
 
 def format_events(events: Iterable[dict[str, Any]]) -> list[str]:
+    """Oldest first; repeats of one event (separate objects once the series restarts) are
+    folded into one line with the total count."""
     ordered = sorted(events, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-    lines = []
-    for event in ordered[-EVENTS_SHOWN:]:
-        count = event.get("count") or 1
-        times = f" (x{count})" if count > 1 else ""
-        lines.append(
-            f"{event.get('type', '')} {event.get('reason', '')}: "
-            f"{event.get('message', '').strip()}{times}"
+    counts: dict[str, int] = {}
+    for event in ordered:
+        line = (
+            f"{event.get('type', '')} {event.get('reason', '')}: {event.get('message', '').strip()}"
         )
-    return lines
+        # Re-inserting moves a repeated event to where its latest occurrence belongs.
+        counts[line] = counts.pop(line, 0) + (event.get("count") or 1)
+    lines = [f"{line} (x{count})" if count > 1 else line for line, count in counts.items()]
+    return lines[-EVENTS_SHOWN:]
+
+
+def proxy_failure(status: int, body: str) -> str:
+    """The API server's own reason when the proxy itself failed (no endpoints, no such
+    Service), else the start of what the service answered."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and answer.get("kind") == "Status":
+        return f"{status}: {answer.get('message', '')}"
+    return f"{status}: {body[:300]}"
 
 
 def recent_warnings(events: Iterable[dict[str, Any]], since: datetime) -> list[str]:
@@ -229,22 +244,24 @@ def check_health(kube: Kube, release: Release, readyz_attempts: int = 3) -> Heal
             pods.append(pod)
             images |= {c["image"] for c in pod["spec"]["containers"]}
     problems += [f"pod {_name(p)}: {pod_problem(p)}" for p in pods if not is_ready(p)]
+    ready = sum(is_ready(p) for p in pods)
     template_labels = deployments[0]["spec"]["template"]["metadata"].get("labels", {})
     service, port = service_port(kube.services(namespace, release.selector), template_labels)
     if not service:
         problems.append(f"no Service selects the pods of release {release.name}")
         readyz = ""
     else:
-        for attempt in range(readyz_attempts):
+        # Endpoints lag readiness by a moment after a rollout; with no ready pod, once is enough.
+        attempts = readyz_attempts if pods and ready == len(pods) else 1
+        for attempt in range(attempts):
             status, body = kube.proxy_get(namespace, service, port, "/readyz")
-            if status == 200:
+            if status == 200 or attempt + 1 == attempts:
                 break
-            if attempt + 1 < readyz_attempts:
-                # Endpoints lag readiness by a moment after a rollout.
-                time.sleep(2)
+            time.sleep(2)
         readyz = f"{status} via service proxy {service}:{port}"
         if status != 200:
-            problems.append(f"/readyz answered {status} through {service}:{port}: {body[:300]}")
+            problems.append(
+                f"/readyz through {service}:{port} answered {proxy_failure(status, body)}"
+            )
     names = sorted(_name(p) for p in pods)
-    ready = sum(is_ready(p) for p in pods)
     return Health(problems, names, ready, sorted(images), readyz)

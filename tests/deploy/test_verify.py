@@ -6,6 +6,7 @@ import pytest
 from deployctl.verify import (
     format_events,
     pod_problem,
+    proxy_failure,
     recent_warnings,
     rollout_problem,
     service_port,
@@ -192,3 +193,33 @@ def test_recent_warnings_are_about_objects_above_the_pods():
     assert recent_warnings(events, since) == [
         "Warning ReplicaSet/items-api-5d FailedCreate: exceeded quota"
     ]
+
+
+def test_repeated_events_fold_into_one_line_with_the_total():
+    again = {"type": "Warning", "reason": "FailedScheduling", "message": "no nodes available"}
+    events = [
+        {**again, "count": 1, "lastTimestamp": "2026-01-01T00:00:01Z"},
+        {
+            "type": "Normal",
+            "reason": "Scheduled",
+            "message": "x",
+            "lastTimestamp": "2026-01-01T00:00:02Z",
+        },
+        {**again, "count": 3, "lastTimestamp": "2026-01-01T00:00:03Z"},
+    ]
+    assert format_events(events) == [
+        "Normal Scheduled: x",
+        "Warning FailedScheduling: no nodes available (x4)",
+    ]
+
+
+def test_proxy_failures_show_the_api_servers_reason_or_the_services_answer():
+    # What the API server answered for a Service without ready endpoints (seen for real).
+    no_endpoints = (
+        '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":'
+        '"no endpoints available for service \\"items-api\\"","reason":"ServiceUnavailable",'
+        '"code":503}'
+    )
+    assert proxy_failure(503, no_endpoints) == '503: no endpoints available for service "items-api"'
+    problem = '{"type":"about:blank","title":"Service Unavailable","detail":"database: timeout"}'
+    assert proxy_failure(503, problem) == f"503: {problem}"
