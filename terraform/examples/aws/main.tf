@@ -7,6 +7,13 @@ module "platform" {
 
   name               = "items-api"
   availability_zones = var.availability_zones
+
+  # deploy.yml's production job assumes this role (output github_deploy_role_arn).
+  github_deploy = {
+    repository   = var.github_repository
+    environments = ["production"]
+    namespaces   = ["items-api"]
+  }
 }
 
 module "app" {

@@ -12,3 +12,8 @@ output "service_url" {
   description = "In-cluster URL of the API."
   value       = module.app.service_url
 }
+
+output "github_deploy_role_arn" {
+  description = "Set as AWS_DEPLOY_ROLE_ARN on the GitHub environment production."
+  value       = module.platform.github_deploy_role_arn
+}

@@ -19,3 +19,8 @@ variable "image_digest" {
   description = "sha256 digest of the image to run."
   type        = string
 }
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose deploy.yml may deploy here by OIDC."
+  type        = string
+}

@@ -486,3 +486,86 @@ resource "aws_db_instance" "this" {
 
   depends_on = [aws_cloudwatch_log_group.postgres]
 }
+
+################################################################################
+# GitHub Actions deploys by OIDC: short-lived credentials for jobs of one repository
+# in the listed GitHub environments, and cluster rights limited to the app's namespaces.
+################################################################################
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.github_deploy == null ? 0 : 1
+
+  url            = "https://token.actions.githubusercontent.com"
+  client_id_list = ["sts.amazonaws.com"]
+  tags           = local.tags
+}
+
+data "aws_iam_policy_document" "github_assume" {
+  count = var.github_deploy == null ? 0 : 1
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [aws_iam_openid_connect_provider.github[0].arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = [for environment in var.github_deploy.environments : "repo:${var.github_deploy.repository}:environment:${environment}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "github_deploy" {
+  count = var.github_deploy == null ? 0 : 1
+
+  name_prefix          = "${substr(var.name, 0, 20)}-gh-deploy-"
+  assume_role_policy   = data.aws_iam_policy_document.github_assume[0].json
+  max_session_duration = 3600
+  tags                 = local.tags
+}
+
+# `aws eks update-kubeconfig` needs to read the cluster; everything else goes through
+# the access entry below.
+data "aws_iam_policy_document" "github_deploy" {
+  statement {
+    actions   = ["eks:DescribeCluster"]
+    resources = [aws_eks_cluster.this.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "github_deploy" {
+  count = var.github_deploy == null ? 0 : 1
+
+  name   = "describe-cluster"
+  role   = aws_iam_role.github_deploy[0].id
+  policy = data.aws_iam_policy_document.github_deploy.json
+}
+
+resource "aws_eks_access_entry" "github_deploy" {
+  count = var.github_deploy == null ? 0 : 1
+
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = aws_iam_role.github_deploy[0].arn
+  type          = "STANDARD"
+  tags          = local.tags
+}
+
+resource "aws_eks_access_policy_association" "github_deploy" {
+  count = var.github_deploy == null ? 0 : 1
+
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = aws_eks_access_entry.github_deploy[0].principal_arn
+  policy_arn    = "arn:${data.aws_partition.current.partition}:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"
+
+  access_scope {
+    type       = "namespace"
+    namespaces = var.github_deploy.namespaces
+  }
+}

@@ -57,3 +57,8 @@ output "database_master_user_secret_arn" {
   description = "ARN of the Secrets Manager secret where RDS keeps the generated master password."
   value       = aws_db_instance.this.master_user_secret[0].secret_arn
 }
+
+output "github_deploy_role_arn" {
+  description = "Role GitHub Actions assumes by OIDC to deploy (the AWS_DEPLOY_ROLE_ARN variable of deploy.yml's environments); null without github_deploy."
+  value       = try(aws_iam_role.github_deploy[0].arn, null)
+}

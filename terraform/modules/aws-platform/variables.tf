@@ -124,3 +124,23 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "github_deploy" {
+  description = "Lets GitHub Actions deploy by OIDC: a role that jobs of `repository` (owner/name) running in one of `environments` can assume, with EKS admin rights inside `namespaces` only. Null creates nothing."
+  type = object({
+    repository   = string
+    environments = optional(list(string), ["staging", "production"])
+    namespaces   = optional(list(string), ["items-api", "items-api-staging"])
+  })
+  default = null
+
+  validation {
+    condition     = var.github_deploy == null || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_deploy.repository))
+    error_message = "github_deploy.repository must be owner/name."
+  }
+
+  validation {
+    condition     = var.github_deploy == null || try(length(var.github_deploy.environments) > 0 && length(var.github_deploy.namespaces) > 0, false)
+    error_message = "github_deploy needs at least one environment and one namespace."
+  }
+}
