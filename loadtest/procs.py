@@ -1,0 +1,162 @@
+"""Processes under test: start inside a budget, time start-to-ready, measure memory, stop."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it."""
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):  # it exited meanwhile
+                frontier.extend(int(child) for child in task.read_text().split())
+    return found
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident (RSS) and proportional (PSS: shared pages split between sharers) memory.
+
+    Summed over forked workers, RSS counts pages they share with the master more than once;
+    PSS does not, so it is the figure to size a memory limit with.
+    """
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, value, *_ = line.split()
+        fields[key.rstrip(":")] = int(value)
+    return {"rss_mb": fields["Rss"] / 1024, "pss_mb": fields["Pss"] / 1024}
+
+
+class Server:
+    """A server process (and the workers it forks), started inside a CPU budget."""
+
+    def __init__(self, name: str, command: list[str], *, port: int, env: dict, budget=None):
+        self.name = name
+        self.command = command
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", **env}
+        self.budget = budget
+        self.log_path = Path(env.get("SERVER_LOG", os.devnull))
+        self.process: subprocess.Popen | None = None
+        self.start_to_ready_s: float | None = None
+
+    def start(self, ready_path: str = "/readyz", timeout: float = 60.0) -> "Server":
+        log = self.log_path.open("ab")
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=self.budget.preexec if self.budget else None,
+        )
+        log.close()
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.url + ready_path, timeout=1).status_code == 200:
+                    self.start_to_ready_s = time.monotonic() - started
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        self.stop()
+        raise TimeoutError(f"{self.name}: {ready_path} did not answer 200 within {timeout}s")
+
+    def workers(self) -> list[int]:
+        """The processes that serve requests: the forked workers, or the process itself."""
+        tree = descendants(self.process.pid)
+        return tree[1:] or tree
+
+    def memory(self) -> dict[str, float]:
+        """Totals over the whole tree, and the mean per serving worker."""
+        tree = descendants(self.process.pid)
+        per_process = {pid: memory_mb(pid) for pid in tree}
+        workers = self.workers()
+        return {
+            "rss_mb_total": sum(m["rss_mb"] for m in per_process.values()),
+            "pss_mb_total": sum(m["pss_mb"] for m in per_process.values()),
+            "rss_mb_per_worker": sum(per_process[p]["rss_mb"] for p in workers) / len(workers),
+            "processes": len(tree),
+        }
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+def gunicorn_service(port: int, workers: int, database_url: str, budget, **env) -> Server:
+    """The service as it ships: service/bin/start (gunicorn + uvicorn workers)."""
+    return Server(
+        f"gunicorn x{workers}",
+        [str(REPO / "service" / "bin" / "start")],
+        port=port,
+        budget=budget,
+        env={
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+            **service_env(database_url),
+            **env,
+        },
+    )
+
+
+def uvicorn_service(port: int, database_url: str, budget, log_config: Path, **env) -> Server:
+    """One plain uvicorn process, as FastAPI's docs suggest for containers on Kubernetes."""
+    return Server(
+        "uvicorn x1",
+        [
+            str(VENV_BIN / "uvicorn"),
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-config",
+            str(log_config),
+            "--timeout-keep-alive",
+            "75",
+        ],
+        port=port,
+        budget=budget,
+        env={**service_env(database_url), **env},
+    )
+
+
+def service_env(database_url: str) -> dict[str, str]:
+    return {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": "load-test-secret-0123456789abcdef0123456789",
+        "MAX_REQUESTS": "0",
+    }

@@ -1,0 +1,182 @@
+"""Reports of the scaling study and the benchmark: JSON, Markdown tables, a matplotlib chart."""
+
+import json
+import os
+from pathlib import Path
+
+
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def scaling_markdown(results: dict) -> str:
+    machine = results["machine"]
+    lines = [
+        "# Worker-scaling study",
+        "",
+        f"Generated {results['generated_at']} by `{results['command']}` in "
+        f"{results.get('duration_s', '?')} s on {machine['cpus']} CPUs; load average "
+        f"{machine['load_average_before']} before, {machine.get('load_average_after')} after.",
+        "",
+        *[f"- {note}" for note in results["notes"]],
+        "",
+    ]
+    workloads = list(results["settings"]["workloads"])
+    for limit in results["limits"]:
+        lines += [
+            f"## CPU limit {limit['cpus']}",
+            "",
+            f"The service's formula inside this budget: {limit['formula']['workers']} workers "
+            f"({limit['formula']['source']}).",
+            "",
+        ]
+        for name in workloads:
+            rate = limit["fixed_rates"][name]
+            lines += [
+                f"### {name} (`{results['settings']['workloads'][name]}`)",
+                "",
+                *_table(
+                    [
+                        "model",
+                        "saturation req/s",
+                        f"p50 ms @{rate:g}/s",
+                        f"p95 ms @{rate:g}/s",
+                        f"p99 ms @{rate:g}/s",
+                        "errors",
+                        "throttled s (sat / fixed)",
+                        "RSS MB total",
+                        "PSS MB total",
+                    ],
+                    [
+                        [
+                            model["model"],
+                            f"{model['saturation'][name]['rps']:.0f}",
+                            *(
+                                _ms(model["fixed_rate"][name]["latency_ms"][p])
+                                for p in ("p50", "p95", "p99")
+                            ),
+                            model["saturation"][name]["errors"]
+                            + model["fixed_rate"][name]["errors"],
+                            f"{model['saturation'][name]['throttled_s']} / "
+                            f"{model['fixed_rate'][name]['throttled_s']}",
+                            f"{model['memory']['rss_mb_total']:.0f}",
+                            f"{model['memory']['pss_mb_total']:.0f}",
+                        ]
+                        for model in limit["models"]
+                    ],
+                ),
+                "",
+            ]
+    return "\n".join(lines)
+
+
+def scaling_plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workloads = list(results["settings"]["workloads"])
+    figure, axes = plt.subplots(
+        2, len(workloads), figsize=(4.2 * len(workloads), 7.5), squeeze=False
+    )
+    width = 0.8 / len(results["limits"])
+    for column, name in enumerate(workloads):
+        for index, limit in enumerate(results["limits"]):
+            labels = [model["model"].split(" (")[0] for model in limit["models"]]
+            positions = [x + index * width for x in range(len(labels))]
+            rps = [model["saturation"][name]["rps"] for model in limit["models"]]
+            p95 = [model["fixed_rate"][name]["latency_ms"]["p95"] for model in limit["models"]]
+            tag = f"{limit['cpus']} CPU"
+            axes[0][column].bar(positions, rps, width, label=tag)
+            axes[1][column].bar(
+                positions, p95, width, label=f"{tag} @{limit['fixed_rates'][name]:g}/s"
+            )
+            for row in (0, 1):
+                axes[row][column].set_xticks(
+                    [x + width * (len(results["limits"]) - 1) / 2 for x in range(len(labels))],
+                    labels,
+                    rotation=30,
+                    ha="right",
+                    fontsize=8,
+                )
+        axes[0][column].set_title(f"{name}: saturation req/s")
+        axes[1][column].set_title(f"{name}: p95 ms at a fixed rate")
+        for row in (0, 1):
+            axes[row][column].legend(fontsize=7)
+    figure.suptitle(
+        f"items-api worker scaling ({results['budget']}), {results['generated_at']}", fontsize=10
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def bench_markdown(results: dict) -> str:
+    machine = results["machine"]
+    lines = [
+        "# Benchmark",
+        "",
+        f"Generated {results['generated_at']} by `{results['command']}` in "
+        f"{results.get('duration_s', '?')} s on {machine['cpus']} CPUs; load average "
+        f"{machine['load_average_before']} before, {machine.get('load_average_after')} after.",
+        "",
+        *[f"- {note}" for note in results["notes"]],
+        "",
+        "## Saturation (wrk)",
+        "",
+        *_table(
+            ["case", "what", "req/s", "p50 ms", "p99 ms", "errors"],
+            [
+                [
+                    name,
+                    case["what"],
+                    f"{case['rps']:.0f}",
+                    _ms(case["latency_ms"]["p50"]),
+                    _ms(case["latency_ms"]["p99"]),
+                    case["errors"],
+                ]
+                for name, case in results["cases"].items()
+            ],
+        ),
+        "",
+        "## Ratios",
+        "",
+        *_table(
+            ["ratio", "value", "target", "met"],
+            [
+                [name, f"{ratio['value']:.2f}", f">= {ratio['target']}", _yes(ratio["met"])]
+                for name, ratio in results["ratio_targets"].items()
+            ],
+        ),
+        "",
+        "## Memory and start-up",
+        "",
+        *_table(
+            ["figure", "value", "target", "met"],
+            [
+                [name, figure["value"], figure["target"], _yes(figure["met"])]
+                for name, figure in results["figures"].items()
+            ],
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _yes(met: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "n/a"}[met]

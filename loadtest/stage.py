@@ -1,0 +1,90 @@
+"""What every measurement stands on: a throwaway PostgreSQL with seeded items, and a
+high-share cgroup that keeps it and the load generators fed on a busy machine."""
+
+import os
+import subprocess
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+from loadtest.budget import Unlimited
+from loadtest.procs import VENV_BIN, descendants
+from tests.support.net import free_port
+from tests.support.postgres import PostgresServer
+
+ADMIN_EMAIL = "loadtest@example.com"
+ADMIN_PASSWORD = "load-test-password-0123"  # noqa: S105 - a throwaway database's only account
+SEEDED_ITEMS = 1000  # ids 1..1000, as the INSERT below makes them
+
+
+class Stage:
+    def __init__(self, name: str = "items-api-loadgen") -> None:
+        self._stack = ExitStack()
+        self.name = name
+        self.support: Unlimited | None = None
+        self.postgres: PostgresServer | None = None
+        self.database_url = ""
+        self.tmp = Path()
+
+    def __enter__(self) -> "Stage":
+        from app.core.migrations import upgrade
+
+        self.support = Unlimited(f"{self.name}-{os.getpid()}")
+        self._stack.callback(self.support.close)
+        # The measuring process itself (and so wrk and Locust, which it starts) is outside
+        # the service's budget but in the high-share group.
+        self.support.add(os.getpid())
+        self.tmp = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="lt-")))
+        # PostgreSQL runs as its own user and must reach its folder inside.
+        os.chmod(self.tmp, 0o755)  # noqa: S103
+        self.postgres = PostgresServer(self.tmp / "pg", port=free_port())
+        self.postgres.init()
+        self.postgres.start()
+        self._stack.callback(self.postgres.stop, "immediate")
+        self._adopt_postgres()
+        self.postgres.psql("CREATE DATABASE items")
+        self.database_url = self.postgres.url("items")
+        upgrade(self.database_url)
+        subprocess.run(
+            [str(VENV_BIN / "items-api"), "create-admin"],
+            check=True,
+            capture_output=True,
+            env={
+                **os.environ,
+                "DATABASE_URL": self.database_url,
+                "ADMIN_EMAIL": ADMIN_EMAIL,
+                "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "ENVIRONMENT": "test",
+            },
+        )
+        self.postgres.psql(
+            "INSERT INTO items (name, description, price, tags) "
+            "SELECT 'seed-' || g, 'seeded for the load test', (g % 500) + 0.99, "
+            "ARRAY['seed', 'group' || (g % 10)] FROM generate_series(1, 1000) g",
+            database="items",
+        )
+        self.postgres.psql("VACUUM ANALYZE items", database="items")
+        return self
+
+    def _adopt_postgres(self) -> None:
+        postmaster = int((self.postgres.data_dir / "postmaster.pid").read_text().split()[0])
+        for pid in descendants(postmaster):
+            self.support.add(pid)
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def token(self, url: str) -> str:
+        for _ in range(3):
+            response = httpx.post(
+                f"{url}/api/v1/auth/token",
+                data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                timeout=30,
+            )
+            if response.status_code == 200:
+                return response.json()["access_token"]
+            time.sleep(1)
+        raise RuntimeError(f"login failed: HTTP {response.status_code} {response.text[:200]}")
