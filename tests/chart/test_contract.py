@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -88,3 +89,25 @@ def test_every_rendered_setting_is_one_the_service_reads(rendered):
     # prometheus_client, not the settings, reads the multiprocess folder.
     unknown = names - set(Settings.model_fields) - {"PROMETHEUS_MULTIPROC_DIR"}
     assert not unknown, f"settings the service does not read: {sorted(unknown)}"
+
+
+def test_the_migration_hook_migrates_an_empty_database_and_can_run_again(
+    postgres, rendered, tmp_path
+):
+    postgres.psql("CREATE DATABASE chart_hook")
+    container = pod_spec(one(rendered, "Job", f"{RELEASE}-migrate"))["containers"][0]
+    secret = {k: base64.b64decode(v).decode() for k, v in one(rendered, "Secret")["data"].items()}
+    env = {
+        **os.environ,
+        # The console script, installed in this virtualenv as in the image's.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        **{e["name"]: e["value"] for e in container["env"]},
+        **secret,
+        "DATABASE_URL": postgres.url("chart_hook"),
+        # The pod's /tmp emptyDir.
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
+    for _ in range(2):
+        result = subprocess.run(container["command"], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert postgres.psql("SELECT count(*) FROM alembic_version", "chart_hook").strip() == "1"

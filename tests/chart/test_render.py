@@ -162,7 +162,11 @@ def test_migrations_run_before_install_and_upgrade_with_app_image_and_secret(def
     assert hook_secret["data"] == one(defaults, "Secret")["data"]
     assert container["envFrom"] == [{"secretRef": {"name": MIGRATE}}]
     inline = {e["name"]: e["value"] for e in container["env"]}
-    assert inline == one(defaults, "ConfigMap")["data"]
+    config = one(defaults, "ConfigMap")["data"]
+    # Its metric files go to its own /tmp: the in-memory /tmp/metrics exists in app pods only.
+    assert inline.pop("PROMETHEUS_MULTIPROC_DIR") == "/tmp"
+    assert config.pop("PROMETHEUS_MULTIPROC_DIR") == "/tmp/metrics"
+    assert inline == config
     # ...and no ServiceAccount the install has not created yet.
     assert "serviceAccountName" not in pod_spec(job)
 

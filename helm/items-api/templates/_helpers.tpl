@@ -354,17 +354,34 @@ preStop:
 {{- end -}}
 {{- end -}}
 
-{{/* The `items-api migrate` container body, shared by the hook Job and the init container. */}}
+{{/*
+The `items-api migrate` container body, shared by the hook Job and the init container.
+usage: (dict "ctx" . "inlineConfig" bool); the hook gets the settings inline because on install
+it runs before the ConfigMap exists.
+*/}}
 {{- define "items-api.migrateContainer" -}}
-image: {{ include "items-api.image" . }}
-imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- $ctx := .ctx -}}
+image: {{ include "items-api.image" $ctx }}
+imagePullPolicy: {{ $ctx.Values.image.pullPolicy }}
 command: ["items-api", "migrate"]
-{{- with (include "items-api.securityContext" .Values.containerSecurityContext) }}
+{{- with (include "items-api.securityContext" $ctx.Values.containerSecurityContext) }}
 securityContext:
   {{- . | nindent 2 }}
 {{- end }}
+env:
+  # /tmp/metrics is the app pods' in-memory volume; migrate keeps its metric files in its /tmp.
+  - name: PROMETHEUS_MULTIPROC_DIR
+    value: /tmp
+  {{- if .inlineConfig }}
+  {{- range $name, $value := include "items-api.configData" $ctx | fromYaml }}
+  {{- if ne $name "PROMETHEUS_MULTIPROC_DIR" }}
+  - name: {{ $name }}
+    value: {{ $value | toString | quote }}
+  {{- end }}
+  {{- end }}
+  {{- end }}
 resources:
-  {{- toYaml .Values.migrations.resources | nindent 2 }}
+  {{- toYaml $ctx.Values.migrations.resources | nindent 2 }}
 volumeMounts:
   - name: tmp
     mountPath: /tmp
