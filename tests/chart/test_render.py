@@ -57,7 +57,12 @@ def every_pod(docs):
     return [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job", "Pod")]
 
 
-@pytest.mark.parametrize("values", [SECRETS, env_values("dev"), env_values("production")])
+@pytest.mark.parametrize(
+    "values",
+    [SECRETS, env_values("dev"), env_values("production"),
+     ("-f", str(render_module.CHART / "ci" / "all-on-values.yaml"))],
+    ids=["defaults", "dev", "production", "all-on"],
+)  # fmt: skip
 def test_every_pod_runs_hardened(values):
     for obj in every_pod(render(*values)):
         spec = pod_spec(obj)
