@@ -11,8 +11,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-# Where `make cluster-up` writes the project cluster's admin kubeconfig (mk/cluster.mk).
-PROJECT_KUBECONFIG = ROOT / ".local" / "cluster" / "admin.kubeconfig"
+# Where `make cluster-up` writes the project cluster's admin kubeconfig (mk/cluster.mk);
+# DEPLOY_TEST_KUBECONFIG points the cluster tests at another disposable cluster instead.
+PROJECT_KUBECONFIG = Path(
+    os.environ.get("DEPLOY_TEST_KUBECONFIG") or ROOT / ".local" / "cluster" / "admin.kubeconfig"
+)
 
 
 def write_kubeconfig(path: Path, server: str, contexts=("test",), current="test") -> Path:
