@@ -70,7 +70,8 @@ $(TOFU): mk/terraform.mk
 	  sed -n 's/^replace \([^ ]*\) \([^ ]*\) => \([^ ]*\) \([^ ]*\)$$/\1@\2=\3@\4/p' "$$gomod" | \
 	    while read -r replace; do go mod edit -replace="$$replace"; done && \
 	  go get github.com/opentofu/opentofu/cmd/tofu@$(TOFU_VERSION) && \
-	  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $$dest/tofu github.com/opentofu/opentofu/cmd/tofu && \
+	  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
+	    -o $$dest/tofu github.com/opentofu/opentofu/cmd/tofu && \
 	  cd / && rm -rf $$tmp; \
 	fi; \
 	mkdir -p $(TOOLS_BIN) && ln -sf $$dest/tofu $@

@@ -43,11 +43,15 @@ class Module:
         (workdir / "outputs.tf").write_text(
             'output "chart_values" {\n  value = local.chart_values\n}\n'
         )
+        # An empty CLI configuration of its own: the user's (credentials, plugin cache,
+        # or a missing file, which OpenTofu warns about on stdout) stays out of the test.
+        (workdir / "cli.tfrc").write_text("")
+        self.env = {**os.environ, "TF_CLI_CONFIG_FILE": str(workdir / "cli.tfrc")}
         self._run("init", "-input=false", "-no-color")
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [TF, *args], cwd=self.workdir, capture_output=True, text=True, timeout=120
+            [TF, *args], cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=120
         )
 
     def _write_inputs(self, inputs: dict) -> str:
