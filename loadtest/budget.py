@@ -90,6 +90,8 @@ class CfsBudget:
     def close(self) -> None:
         # A group can only go once it is empty; the caller has stopped its processes, but
         # exiting ones may linger for a moment.
+        if not self.path.exists():
+            return
         for _ in range(50):
             try:
                 self.path.rmdir()

@@ -120,7 +120,6 @@ def _seed_catalogue(environment, **_kwargs) -> None:
         ]
     except (urllib.error.URLError, OSError, KeyError) as error:
         logger.error("seeding the catalogue at %s failed, stopping: %s", host, error)
-        catalogue["seeding_failed"] = True
         environment.runner.quit()
         return
     catalogue.update(item_ids=ids, token=token, run=run)
@@ -294,7 +293,8 @@ def slo_verdicts(stats, thresholds: dict) -> list[tuple[str, float, float, bool]
 def _summarise_and_gate(environment, **_kwargs) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
-    if catalogue.get("seeding_failed"):
+    if catalogue["run"] is None:
+        logger.error("no load was sent: the catalogue was not seeded")
         environment.process_exit_code = 2
         return
     stats = environment.runner.stats

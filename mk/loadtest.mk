@@ -1,6 +1,6 @@
 # Load tests (loadtest/README.md): the Locust scenario against any stack, the worker-scaling
 # study and the benchmark on this machine, distributed Locust on Kubernetes.
-LOADTEST_REPORTS := $(CURDIR)/loadtest/reports
+LOADTEST_REPORTS ?= $(CURDIR)/loadtest/reports
 # HOST only from the command line: the service itself reads HOST (its bind address) from the
 # environment, and `make loadtest` must not aim at 0.0.0.0 because a shell exported it.
 LOADTEST_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),http://127.0.0.1:8080)
