@@ -15,9 +15,21 @@ from pathlib import Path
 
 from grafana_foundation_sdk.builders import dashboard as gd
 from grafana_foundation_sdk.builders import prometheus, stat, table, timeseries
-from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig
+from grafana_foundation_sdk.builders.common import (
+    GraphThresholdsStyleConfig,
+    ReduceDataOptions,
+    VizLegendOptions,
+    VizTooltipOptions,
+)
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.common import GraphTresholdsStyleMode
+from grafana_foundation_sdk.models.common import (
+    BigValueGraphMode,
+    GraphTresholdsStyleMode,
+    LegendDisplayMode,
+    LegendPlacement,
+    SortOrder,
+    TooltipDisplayMode,
+)
 from grafana_foundation_sdk.models.dashboard import (
     DataSourceRef,
     Threshold,
@@ -47,7 +59,19 @@ def thresholds(steps: list[tuple[float | None, str]]) -> gd.ThresholdsConfig:
 
 
 def graph(title: str, unit: str, *targets: prometheus.Dataquery, width: int = 12):
-    panel = timeseries.Panel().title(title).unit(unit).datasource(DATASOURCE)
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .unit(unit)
+        .datasource(DATASOURCE)
+        .legend(
+            VizLegendOptions()
+            .display_mode(LegendDisplayMode.LIST)
+            .placement(LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .tooltip(VizTooltipOptions().mode(TooltipDisplayMode.MULTI).sort(SortOrder.DESCENDING))
+    )
     for ref, target in zip("ABCDEFGH", targets, strict=False):
         panel = panel.with_target(target.ref_id(ref))
     return panel.span(width).height(8)
@@ -83,6 +107,8 @@ def sli_stat(title: str, expr: str, description: str) -> stat.Panel:
         .datasource(DATASOURCE)
         .unit("percentunit")
         .decimals(3)
+        .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]))
+        .graph_mode(BigValueGraphMode.NONE)
         .with_target(query(expr, title))
         .span(6)
         .height(4)
@@ -210,6 +236,7 @@ def pods_row() -> list:
             width=8,
         ),
         table.Panel()
+        .show_header(True)
         .title("Running versions")
         .datasource(DATASOURCE)
         .with_target(
@@ -220,6 +247,7 @@ def pods_row() -> list:
         .span(8)
         .height(8),
         table.Panel()
+        .show_header(True)
         .title("Firing and pending alerts")
         .datasource(DATASOURCE)
         .with_target(

@@ -4,6 +4,9 @@ import json
 import subprocess
 import sys
 
+from grafana_foundation_sdk.cog.plugins import register_default_plugins
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
 from observability import dashboard
 from tests.observability.conftest import CHART, REPO
 
@@ -40,3 +43,10 @@ def test_every_panel_queries_the_chosen_prometheus():
 def test_the_dashboard_covers_slo_traffic_saturation_and_pods():
     titles = [p["title"] for p in json.loads(SHIPPED.read_text())["panels"] if p["type"] == "row"]
     assert titles == ["Service level objectives", "Traffic per route", "Saturation", "Pods"]
+
+
+def test_the_json_decodes_as_a_grafana_dashboard_with_options_on_every_panel():
+    board = json.loads(SHIPPED.read_text())
+    register_default_plugins()
+    assert len(Dashboard.from_json(board).panels) == len(board["panels"])
+    assert [p["title"] for p in panels(board) if not p.get("options")] == []
