@@ -8,9 +8,6 @@ refused by a validation block at plan time first.
 
 import copy
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -18,12 +15,12 @@ import pytest
 import yaml
 
 from tests.terraform.hcl import ROOT, TERRAFORM, load_dir, named, unquote
+from tests.terraform.scratch import ScratchRoot
 
 pytestmark = pytest.mark.slow
 
 APP = TERRAFORM / "modules" / "app"
 CHART = ROOT / "helm" / "items-api"
-TF = os.environ.get("TF", "terraform")
 
 BASE_INPUTS = {
     "namespace": "items-api",
@@ -33,50 +30,20 @@ BASE_INPUTS = {
 }
 
 
-class Module:
-    """The app module's variables and chart-values mapping, evaluated by Terraform."""
+class Module(ScratchRoot):
+    """The app module's variables and its inputs -> chart values mapping."""
 
     def __init__(self, workdir: Path):
-        self.workdir = workdir
-        for name in ("variables.tf", "values.tf"):
-            shutil.copy(APP / name, workdir / name)
-        (workdir / "outputs.tf").write_text(
-            'output "chart_values" {\n  value = local.chart_values\n}\n'
+        super().__init__(
+            workdir, APP, ["variables.tf", "values.tf"], {"chart_values": "local.chart_values"}
         )
-        # An empty CLI configuration of its own: the user's (credentials, plugin cache,
-        # or a missing file, which OpenTofu warns about on stdout) stays out of the test.
-        (workdir / "cli.tfrc").write_text("")
-        self.env = {**os.environ, "TF_CLI_CONFIG_FILE": str(workdir / "cli.tfrc")}
-        self._run("init", "-input=false", "-no-color")
-
-    def _run(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [TF, *args], cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=120
-        )
-
-    def _write_inputs(self, inputs: dict) -> str:
-        path = self.workdir / "inputs.tfvars.json"
-        path.write_text(json.dumps(inputs))
-        return f"-var-file={path.name}"
 
     def chart_values(self, inputs: dict) -> dict:
-        done = self._run(
-            "apply", "-auto-approve", "-input=false", "-no-color", self._write_inputs(inputs)
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        out = self._run("output", "-json", "chart_values")
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
-
-    def plan_errors(self, inputs: dict) -> str:
-        done = self._run("plan", "-input=false", "-no-color", self._write_inputs(inputs))
-        return "" if done.returncode == 0 else done.stdout + done.stderr
+        return self.output(inputs, "chart_values")
 
 
 @pytest.fixture(scope="module")
 def module(tmp_path_factory) -> Module:
-    if shutil.which(TF) is None:
-        pytest.fail(f"{TF} is not on PATH (set TF=tofu for OpenTofu)")
     return Module(tmp_path_factory.mktemp("app-module"))
 
 
