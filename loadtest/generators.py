@@ -70,42 +70,22 @@ def wrk(
 def locust_fixed_rate(
     host: str,
     *,
-    tag: str,
+    tag: str | None,
     rate: float,
     seconds: float,
     request_name: str,
     admin: tuple[str, str],
     preexec=None,
 ) -> dict:
-    """The scenario's `tag` tasks at `rate` requests/s; percentiles of `request_name`."""
+    """The scenario's `tag` tasks (None: the whole mix) at `rate` requests/s; percentiles of
+    `request_name` ("Aggregated" for all)."""
     users = max(1, math.ceil(rate / LOCUST_PACE))
     with tempfile.TemporaryDirectory(prefix="items-api-locust-") as tmp:
         prefix = Path(tmp) / "run"
-        command = [
-            str(VENV_BIN / "locust"),
-            "-f",
-            str(LOCUSTFILE),
-            "--headless",
-            "--only-summary",
-            "--host",
-            host,
-            "-u",
-            str(users),
-            "-r",
-            str(users),
-            "-t",
-            f"{round(seconds)}s",
-            "--tags",
-            tag,
-            "--pace",
-            f"{rate / users:g}",
-            "--csv",
-            str(prefix),
-            "--loglevel",
-            "WARNING",
-            "--stop-timeout",
-            "5",
-        ]
+        command = [str(VENV_BIN / "locust"), "-f", str(LOCUSTFILE), "--headless", "--only-summary"]
+        command += ["--host", host, "-u", str(users), "-r", str(users), "-t", f"{round(seconds)}s"]
+        command += ["--pace", f"{rate / users:g}", "--csv", str(prefix), "--loglevel", "WARNING"]
+        command += ["--stop-timeout", "5", *(["--tags", tag] if tag else [])]
         result = subprocess.run(
             command,
             env={**os.environ, "ADMIN_EMAIL": admin[0], "ADMIN_PASSWORD": admin[1]},

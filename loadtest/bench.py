@@ -1,0 +1,360 @@
+"""The benchmark: what each layer of our stack costs, side by side, in one run.
+
+Every server runs as one uvicorn worker under gunicorn inside the same 1-CPU CFS quota
+(loadtest/budget.py); wrk saturates each in turn with the same connections and duration.
+The ratios the issue sets targets for are computed from the same run:
+
+    middleware_vs_bare_fastapi  our /api/v1/ping (request id, access log, metrics)
+                                vs. a FastAPI app with only that route
+    nginx_vs_direct             our /api/v1/ping through nginx vs. straight to gunicorn
+    db_route_vs_raw_asyncpg     our GET /api/v1/items/{id} (SQLAlchemy, middleware)
+                                vs. the same read on a raw asyncpg pool
+
+    python -m loadtest.bench [--seconds 5] [--out loadtest/reports]
+"""
+
+import argparse
+import datetime
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from loadtest.budget import cpu_budget
+from loadtest.generators import locust_fixed_rate, require_wrk, wrk
+from loadtest.procs import REPO, VENV_BIN, Server, gunicorn_service, service_env
+from loadtest.report import bench_markdown, load_average, write_json
+from loadtest.stage import ADMIN_EMAIL, ADMIN_PASSWORD, SEEDED_ITEMS, Stage
+from tests.support.net import free_port
+
+REPORTS = REPO / "loadtest" / "reports"
+CONNECTIONS = 64
+TARGETS = {
+    "middleware_vs_bare_fastapi": 0.6,
+    "nginx_vs_direct": 0.85,
+    "db_route_vs_raw_asyncpg": 0.7,
+}
+RSS_TARGET_MB = 90
+START_TARGET_S = 2.0
+IMAGE = "localhost/items-api:dev"
+
+
+def reference_app(name: str, app: str, port: int, budget, database_url: str) -> Server:
+    return Server(
+        name,
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-k",
+            "uvicorn_worker.UvicornWorker",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--keep-alive",
+            "75",
+            f"loadtest.benchapps:{app}",
+        ],
+        port=port,
+        budget=budget,
+        env={"DATABASE_URL": database_url},
+    )
+
+
+class Nginx:
+    """The project's nginx rendering (nginx/render.py, local profile) in front of `upstream`,
+    with one worker as in the pod's sidecar, outside the service's CPU budget."""
+
+    def __init__(self, upstream: str, workdir: Path) -> None:
+        sys.path.insert(0, str(REPO))
+        from nginx import render
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        run = workdir / "nginx"
+        values = render.values_for(
+            "local",
+            {
+                "UPSTREAM": upstream,
+                "HTTP_PORT": str(self.port),
+                "WORKER_PROCESSES": "1",
+                "STATUS_LISTEN": f"127.0.0.1:{free_port()}",
+                "RUN_DIR": str(run),
+                "ACCESS_LOG": str(run / "access.log"),
+                "ERROR_LOG": str(run / "error.log"),
+                # One wrk process is one client here; production's limit is per client.
+                "RATE_LIMIT": "1000000r/s",
+                "RATE_LIMIT_BURST": "100000",
+            },
+        )
+        self.conf = render.write(run / "conf", values)
+        self.binary = shutil.which("nginx", path=f"{os.environ['PATH']}:/usr/sbin") or "nginx"
+        self.error_log = run / "error.log"
+
+    def __enter__(self) -> "Nginx":
+        subprocess.run([self.binary, "-e", str(self.error_log), "-c", str(self.conf)], check=True)
+        for _ in range(100):
+            try:
+                httpx.get(self.url + "/api/v1/ping", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"nginx did not answer on {self.url}")
+
+    def __exit__(self, *_exc) -> None:
+        subprocess.run(
+            [self.binary, "-e", str(self.error_log), "-c", str(self.conf), "-s", "stop"],
+            check=False,
+        )
+
+
+class Bench:
+    def __init__(self, args, stage: Stage) -> None:
+        self.args = args
+        self.stage = stage
+        self.cases: dict[str, dict] = {}
+        self.figures: dict[str, dict] = {}
+        self.budget_kind = ""
+
+    def saturate(self, name: str, what: str, url: str, mode: str = "get", env=None) -> dict:
+        wrk(url, seconds=1, connections=CONNECTIONS, mode=mode, env=env)
+        case = wrk(url, seconds=self.args.seconds, connections=CONNECTIONS, mode=mode, env=env)
+        case["what"] = what
+        self.cases[name] = case
+        print(
+            f"  {name:<22} {case['rps']:8.0f} req/s  p99 {case['latency_ms']['p99']:7.1f} ms"
+            f"  errors {case['errors']}",
+            flush=True,
+        )
+        return case
+
+    def budget(self, label: str):
+        budget = cpu_budget(1, f"items-api-bench-{label}-{os.getpid()}")
+        self.budget_kind = budget.describe()
+        return budget
+
+    def references(self) -> None:
+        url = self.stage.database_url
+        for name, app, path, mode, what in [
+            ("minimal_asgi", "minimal", "/api/v1/ping", "get", "bare ASGI callable, same JSON"),
+            ("bare_fastapi", "bare", "/api/v1/ping", "get", "FastAPI, one route, no middleware"),
+            (
+                "raw_asyncpg_db_read",
+                "raw_db",
+                "",
+                "read",
+                "FastAPI + raw asyncpg pool, GET /api/v1/items/{id}",
+            ),
+        ]:
+            budget = self.budget(name)
+            try:
+                with reference_app(name, app, free_port(), budget, url) as server:
+                    self.saturate(
+                        name, what, server.url + path, mode, {"WRK_IDS": str(SEEDED_ITEMS)}
+                    )
+            finally:
+                budget.close()
+
+    def service(self) -> None:
+        budget = self.budget("service")
+        try:
+            with gunicorn_service(free_port(), 1, self.stage.database_url, budget) as server:
+                ping = f"{server.url}/api/v1/ping"
+                self.saturate("service_direct", "our /api/v1/ping, full middleware", ping)
+                with Nginx(f"127.0.0.1:{server.port}", self.stage.tmp) as nginx:
+                    self.saturate(
+                        "service_nginx",
+                        "the same through nginx (1 worker)",
+                        f"{nginx.url}/api/v1/ping",
+                    )
+                self.saturate(
+                    "service_db_read",
+                    "our GET /api/v1/items/{id} (SQLAlchemy + middleware)",
+                    server.url,
+                    "read",
+                    {"WRK_IDS": str(SEEDED_ITEMS)},
+                )
+                memory = server.memory()
+                self.figures["rss_mb_per_worker"] = figure(
+                    round(memory["rss_mb_per_worker"], 1),
+                    f"<= {RSS_TARGET_MB}",
+                    memory["rss_mb_per_worker"] <= RSS_TARGET_MB,
+                )
+                self.figures["pss_mb_total"] = figure(round(memory["pss_mb_total"], 1))
+                self.scenario = locust_fixed_rate(
+                    server.url,
+                    tag=None,
+                    rate=50,
+                    seconds=self.args.seconds * 2,
+                    request_name="Aggregated",
+                    admin=(ADMIN_EMAIL, ADMIN_PASSWORD),
+                )
+        finally:
+            budget.close()
+
+    def start_to_ready(self) -> None:
+        """Process start to /readyz 200 under the 1-CPU budget, median of three starts."""
+        timings = []
+        for _ in range(3):
+            budget = self.budget("start")
+            try:
+                server = gunicorn_service(free_port(), 1, self.stage.database_url, budget)
+                with server:
+                    timings.append(server.start_to_ready_s)
+            finally:
+                budget.close()
+        median = statistics.median(timings)
+        self.figures["start_to_ready_s"] = figure(
+            round(median, 2), f"< {START_TARGET_S}", median < START_TARGET_S
+        )
+        self.figures["start_to_ready_s_runs"] = figure([round(t, 2) for t in timings])
+        self.image()
+
+    def image(self) -> None:
+        engine = subprocess.run(
+            [str(REPO / "container" / "engine")], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        env = {**os.environ, "CONTAINERS_CONF": str(REPO / "container" / "containers.conf")}
+        if (
+            not engine
+            or subprocess.run(
+                [engine, "image", "inspect", IMAGE], capture_output=True, env=env, check=False
+            ).returncode
+        ):
+            self.figures["image"] = figure(f"{IMAGE} not built (make image); not measured")
+            return
+        size = subprocess.run(
+            [engine, "image", "inspect", IMAGE, "--format", "{{.Size}}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout.strip()
+        port = free_port()
+        settings = {
+            **service_env(self.stage.database_url),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "1",
+        }
+        command = [
+            engine,
+            "run",
+            "--rm",
+            "-d",
+            "--network",
+            "host",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",  # noqa: S108 - the container's own tmpfs
+            "--cpus",
+            "1",
+            "--name",
+            f"items-api-bench-{port}",
+        ]
+        command += [f"--env={key}={value}" for key, value in settings.items()]
+        started = time.monotonic()
+        subprocess.run([*command, IMAGE], capture_output=True, env=env, check=True)
+        try:
+            ready = None
+            while time.monotonic() - started < 60:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                        ready = time.monotonic() - started
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.02)
+        finally:
+            subprocess.run(
+                [engine, "rm", "-f", f"items-api-bench-{port}"],
+                capture_output=True,
+                env=env,
+                check=False,
+            )
+        self.figures["image_start_to_ready_s"] = figure(
+            round(ready, 2) if ready else "did not become ready in 60 s",
+            f"< {START_TARGET_S} (includes creating the container)",
+            ready is not None and ready < START_TARGET_S,
+        )
+        self.figures["image_size_mb"] = figure(round(int(size) / 1e6, 1))
+
+    def run(self) -> dict:
+        started = time.monotonic()
+        load_before = load_average()
+        self.references()
+        self.service()
+        self.start_to_ready()
+        c = self.cases
+        values = {
+            "middleware_vs_bare_fastapi": c["service_direct"]["rps"] / c["bare_fastapi"]["rps"],
+            "nginx_vs_direct": c["service_nginx"]["rps"] / c["service_direct"]["rps"],
+            "db_route_vs_raw_asyncpg": c["service_db_read"]["rps"]
+            / c["raw_asyncpg_db_read"]["rps"],
+            "bare_fastapi_vs_minimal_asgi": c["bare_fastapi"]["rps"] / c["minimal_asgi"]["rps"],
+        }
+        return {
+            "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "command": "make bench",
+            "duration_s": round(time.monotonic() - started),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "load_average_before": load_before,
+                "load_average_after": load_average(),
+            },
+            "notes": [
+                f"Each server: one uvicorn worker under gunicorn in {self.budget_kind}.",
+                f"Saturation: wrk, 1 thread, {CONNECTIONS} keep-alive connections, "
+                f"{self.args.seconds:g} s after a 1 s warm-up; wrk, PostgreSQL and nginx run "
+                "outside the budget in a high-share cgroup.",
+                "nginx: the project's rendering (local profile) with 1 worker process, as the "
+                "sidecar runs; its per-client rate limit raised, since wrk is a single client.",
+                "Worker recycling off (MAX_REQUESTS=0) so no restart lands inside a run.",
+                "Scenario: the Locust mix (loadtest/locustfile.py) at ~50 req/s, direct.",
+            ],
+            "cases": self.cases,
+            "ratios": {name: round(value, 3) for name, value in values.items()},
+            "ratio_targets": {
+                name: {
+                    "value": round(values[name], 3),
+                    "target": target,
+                    "met": values[name] >= target,
+                }
+                for name, target in TARGETS.items()
+            },
+            "rss_mb_per_worker": self.figures["rss_mb_per_worker"]["value"],
+            "start_to_ready_s": self.figures["start_to_ready_s"]["value"],
+            "figures": self.figures,
+            "scenario": self.scenario,
+        }
+
+
+def figure(value, target: str = "", met: bool | None = None) -> dict:
+    return {"value": value, "target": target, "met": met}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5, help="saturation run per case")
+    parser.add_argument("--out", type=Path, default=REPORTS, help="folder for the reports")
+    args = parser.parse_args(argv)
+    require_wrk()
+    with Stage() as stage:
+        results = Bench(args, stage).run()
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "bench.json", results)
+    (args.out / "bench.md").write_text(bench_markdown(results))
+    print(
+        f"ratios {results['ratios']}; rss_mb_per_worker {results['rss_mb_per_worker']}; "
+        f"start_to_ready_s {results['start_to_ready_s']}"
+    )
+    print(f"wrote {args.out}/bench.{{json,md}} in {results['duration_s']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
