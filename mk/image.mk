@@ -32,7 +32,7 @@ RUN_IMAGE_DATABASE_URL ?= $(or $(DATABASE_URL),postgresql+asyncpg://items@127.0.
 LINT_TARGETS += lint-image
 TEST_DEPS += image-for-tests
 
-.PHONY: container-tools base-image image run-image lint-image image-for-tests image-bench
+.PHONY: container-tools base-image image run-image lint-image image-for-tests
 container-tools: ## Install podman, runc and debootstrap with apt when missing (root only)
 	@missing=; for tool in podman runc debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -70,9 +70,6 @@ run-image: image ## Run the image (hardened) on 127.0.0.1:8001 against the local
 	@DATABASE_URL="$(RUN_IMAGE_DATABASE_URL)" $(CONTAINER_ENGINE) run --rm --network host \
 	  --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
 	  --env HOST=127.0.0.1 --env PORT=$(RUN_IMAGE_PORT) --env DATABASE_URL $(IMAGE)
-
-image-bench: image $(DEV_STAMP) ## Image size, layers, start-to-ready time (hardened, real PostgreSQL) -> .local/image/bench.json
-	@$(VENV_BIN)/python -m container.bench $(CONTAINER_ENGINE) $(IMAGE) --output $(CURDIR)/.local/image/bench.json
 
 CONTAINER_SCRIPTS := container/debian-base container/build-image container/engine
 
