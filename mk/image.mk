@@ -6,7 +6,10 @@ export CONTAINERS_CONF
 
 IMAGE_NAME ?= localhost/items-api
 APP_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
-GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# "-dirty" when what the image is built from differs from the commit, so /version never
+# names a commit whose code it does not run.
+GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(if \
+  $(shell git status --porcelain -- service pyproject.toml requirements/runtime.txt 2>/dev/null),-dirty)
 IMAGE := $(IMAGE_NAME):$(APP_VERSION)-$(GIT_SHA)
 IMAGE_DEV := $(IMAGE_NAME):dev
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
