@@ -5,6 +5,7 @@ reads and writes deployctl makes. Every API object comes back as its JSON dict (
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -145,8 +146,16 @@ class Kube:
         self.context = context
         self.server = server
         self.timeout = timeout
-        self.core = client.CoreV1Api(api)
-        self.apps = client.AppsV1Api(api)
+
+    # Built on first use: importing an API group of this client takes about a second, and the
+    # reachability check needs neither.
+    @cached_property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @cached_property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
 
     @classmethod
     def connect(cls, source: KubeconfigSource, context: str, timeout: float = 10) -> "Kube":
