@@ -7,7 +7,8 @@ CLUSTER_KUBECONFIG := $(CURDIR)/.local/cluster/admin.kubeconfig
 # What the cluster's parts run on, all from Debian; installed only when missing.
 CLUSTER_DEBS := etcd-server containerd runc containernetworking-plugins iptables conntrack \
   socat podman gettext-base curl gcc libc6-dev
-CLUSTER_IMAGES ?= localhost/items-api:dev
+# The app image under both its names (mk/image.mk), so either tag runs without a pull.
+CLUSTER_IMAGES ?= $(IMAGE_DEV) $(IMAGE)
 CLUSTER_SCRIPTS := cluster/up cluster/down cluster/status cluster/images cluster/build/build \
   cluster/lib.sh $(wildcard cluster/*/*.sh)
 export CLUSTER_CACHE
