@@ -101,14 +101,16 @@ def prepare(
     dry_run: bool,
     say: Callable[[str], None],
 ) -> None:
-    """The namespace and Secret checks, creating the namespace when the policy allows."""
+    """The namespace and Secret checks; the namespace is created (where the policy allows)
+    only once every check has passed."""
     exists = kube.namespace_exists(release.namespace)
     action = namespace_action(release, exists)
+    name = existing_secret(values)
+    keys = kube.secret_keys(release.namespace, name) if name and exists else None
+    secrets = secret_status(release, values, keys, exists)
     if action == "create" and not dry_run:
         kube.create_namespace(release.namespace)
     state = {"exists": "exists", "create": "would be created" if dry_run else "created"}[action]
     say(f"namespace  {release.namespace} {state}")
-    name = existing_secret(values)
-    keys = kube.secret_keys(release.namespace, name) if name and exists else None
-    say(f"secrets    {secret_status(release, values, keys, exists)}")
+    say(f"secrets    {secrets}")
     say(f"image      {image.reference}")
