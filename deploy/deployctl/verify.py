@@ -112,7 +112,15 @@ def proxy_failure(status: int, body: str) -> str:
     except ValueError:
         answer = None
     if isinstance(answer, dict) and answer.get("kind") == "Status":
-        return f"{status}: {answer.get('message', '')}"
+        message = answer.get("message", "")
+        if "error trying to reach service" in message:
+            # The proxy dials the pods from the control plane, which an enforced NetworkPolicy
+            # only admits when told to.
+            message += (
+                " (the API server cannot reach the pods: with networkPolicy.enabled, admit the "
+                "control plane's addresses in networkPolicy.extraIngress)"
+            )
+        return f"{status}: {message}"
     return f"{status}: {body[:300]}"
 
 

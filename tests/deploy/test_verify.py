@@ -221,5 +221,10 @@ def test_proxy_failures_show_the_api_servers_reason_or_the_services_answer():
         '"code":503}'
     )
     assert proxy_failure(503, no_endpoints) == '503: no endpoints available for service "items-api"'
+    blocked = (
+        '{"kind":"Status","message":"error trying to reach service: dial tcp 10.0.0.5:8000: '
+        'i/o timeout","code":503}'
+    )
+    assert "networkPolicy.extraIngress" in proxy_failure(503, blocked)
     problem = '{"type":"about:blank","title":"Service Unavailable","detail":"database: timeout"}'
     assert proxy_failure(503, problem) == f"503: {problem}"
