@@ -136,6 +136,15 @@ def test_web_concurrency_beyond_the_memory_limit_is_refused_at_startup(run_image
     assert "WEB_CONCURRENCY=5 does not fit the memory limit" in container.logs()
 
 
+def slow_requests_in_flight(url: str) -> float:
+    metrics = httpx.get(f"{url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("http_requests_inprogress{") and 'handler="/api/v1/slow"' in line
+    )
+
+
 def test_sigterm_completes_in_flight_requests_and_exits_zero(run_image, database_url):
     grace_s = 20
     container = run_image(
@@ -146,7 +155,7 @@ def test_sigterm_completes_in_flight_requests_and_exits_zero(run_image, database
 
     def slow_request() -> None:
         try:
-            response = httpx.get(f"{container.url}/api/v1/slow?ms=3000", timeout=30)
+            response = httpx.get(f"{container.url}/api/v1/slow?ms=5000", timeout=30)
             results.append(response.status_code)
         except httpx.HTTPError as error:
             results.append(repr(error))
@@ -154,7 +163,10 @@ def test_sigterm_completes_in_flight_requests_and_exits_zero(run_image, database
     clients = [threading.Thread(target=slow_request) for _ in range(4)]
     for client in clients:
         client.start()
-    time.sleep(1)  # all four are inside the 3 s handler when SIGTERM arrives
+    deadline = time.monotonic() + 4
+    while slow_requests_in_flight(container.url) < 4:
+        assert time.monotonic() < deadline, "the slow requests never were in flight together"
+        time.sleep(0.05)
 
     # The engine's own deadline is past the grace period: a SIGKILL would show as exit 137.
     stop_started = time.monotonic()
