@@ -52,7 +52,7 @@ base-image: container-tools ## Debootstrap the local Debian base once (cached in
 # With docker the Dockerfile's published, digest-pinned base is used; with podman the
 # debootstrapped one. BASE_IMAGE=... overrides either.
 image: ## Build localhost/items-api:<version>-<gitsha> and :dev from service/Dockerfile
-	@engine=$$(container/engine) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
+	@engine=$$(container/engine 2>/dev/null) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
 	base="$(BASE_IMAGE)"; \
 	if [ "$$engine" = podman ] && [ -z "$$base" ]; then $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); fi; \
 	BASE_IMAGE="$$base" APP_VERSION=$(APP_VERSION) GIT_SHA=$(GIT_SHA) CA_BUNDLE=$(CA_BUNDLE) \
