@@ -1,4 +1,5 @@
 from app.core.config import settings_table
+
 from tests.support.service import REPO
 
 
