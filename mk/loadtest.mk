@@ -13,10 +13,25 @@ SCALING_ARGS ?=
 BENCH_ARGS ?=
 WRK := $(or $(shell command -v wrk 2>/dev/null),/usr/bin/wrk)
 
+# Distributed Locust on Kubernetes: loadtest/k8s/locust (its files/ link to the scenario).
+LOADTEST_CHART := loadtest/k8s/locust
+LOADTEST_RELEASE := items-api-loadtest
+LOCUST_VERSION := $(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' $(LOADTEST_CHART)/Chart.yaml)
+LOADTEST_IMAGE := localhost/items-api-locust:$(LOCUST_VERSION)
+LOADTEST_NAMESPACE ?= items-api
+LOADTEST_TARGET ?= http://items-api.$(LOADTEST_NAMESPACE).svc.cluster.local:8080
+LOADTEST_WORKERS ?= 2
+# The main chart's checks (mk/chart.mk) run over this chart by re-entering make with its
+# variables pointed here: one recipe for both charts.
+LOADTEST_CHART_CHECKS = $(MAKE) chart-render chart-kube-score chart-checkov \
+  CHART=$(LOADTEST_CHART) CHART_OUT=$(CURDIR)/.local/loadtest-chart CHART_RELEASE=$(LOADTEST_RELEASE) \
+  "CHART_CASES=defaults distributed" CHART_CASE_defaults= \
+  "CHART_CASE_distributed=-f $(LOADTEST_CHART)/ci/distributed-values.yaml"
+
 LINT_TARGETS += lint-loadtest
 TEST_DEPS += $(DEV_STAMP) wrk-installed
 
-.PHONY: loadtest scaling bench wrk-installed lint-loadtest
+.PHONY: loadtest scaling bench wrk-installed lint-loadtest loadtest-image loadtest-lock loadtest-k8s
 loadtest: $(DEV_STAMP) ## Locust headless at HOST= (default: make up's nginx); reports in loadtest/reports/<time>/, exit 3 on broken SLOs [USERS= SPAWN_RATE= DURATION= TAGS=]
 	@out=$(LOADTEST_REPORTS)/$$(date -u +%Y%m%dT%H%M%SZ); mkdir -p $$out; \
 	if [ -z "$${ADMIN_PASSWORD:-}" ] && [ -s .local/admin-credentials ]; then \
@@ -45,5 +60,44 @@ wrk-installed: ## Install wrk (the saturation load generator) with apt when miss
 	  echo "wrk-installed: wrk is missing; install it with: sudo apt-get install wrk" >&2; exit 1; \
 	fi
 
-lint-loadtest: $(DEV_STAMP) ## The locustfile loads and lists its users; the k8s chart passes the main chart's checks
+# helm warns about the chart's files/ symlinks on every call; they are intended.
+lint-loadtest: $(DEV_STAMP) | $(HELM) ## The locustfile loads; the k8s chart passes the main chart's checks; hadolint
 	@out=$$($(VENV_BIN)/locust -f loadtest/locustfile.py --list 2>&1) || { echo "$$out" >&2; exit 1; }
+	@$(VENV_BIN)/hadolint loadtest/k8s/Dockerfile
+	@out=$$($(LOADTEST_CHART_CHECKS) 2>&1) || { echo "$$out" | grep -v 'found symbolic link' >&2; exit 1; }; \
+	echo "$$out" | grep -v 'found symbolic link' | grep -v '^make\[' || true
+
+loadtest-lock: | $(VENV_BIN)/uv ## Re-pin the Locust image's packages (loadtest/k8s/requirements.txt)
+	$(VENV_BIN)/uv pip compile -q loadtest/k8s/requirements.in --python-version 3.11 --generate-hashes \
+	  -o loadtest/k8s/requirements.txt
+
+loadtest-image: ## Build the Locust image (localhost/items-api-locust:<locust version>) from loadtest/k8s/Dockerfile
+	@engine=$$(container/engine) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
+	base="$(BASE_IMAGE)"; net=; \
+	if [ "$$engine" = podman ]; then net="--network host --layers"; [ -n "$$base" ] || { $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); }; fi; \
+	mkdir -p .local; \
+	$$engine build $$net $${base:+--build-arg BASE_IMAGE=$$base} -t $(LOADTEST_IMAGE) -f loadtest/k8s/Dockerfile loadtest/k8s \
+	  > .local/loadtest-image.log 2>&1 || { tail -n 20 .local/loadtest-image.log >&2; echo "loadtest-image: build failed; log: .local/loadtest-image.log" >&2; exit 1; }; \
+	echo "loadtest-image: $(LOADTEST_IMAGE)"
+
+# On the project cluster (make cluster-up) or any KUBECONFIG: the image goes into the
+# cluster's containerd, the admin password into a Secret, then the master Job's exit decides.
+loadtest-k8s: loadtest-image | $(HELM) ## Distributed Locust in the cluster against LOADTEST_TARGET [LOADTEST_NAMESPACE= LOADTEST_WORKERS= USERS= DURATION= TAGS=]
+	@export KUBECONFIG=$${KUBECONFIG:-$(CLUSTER_KUBECONFIG)}; kubectl=$$(command -v kubectl || echo $(KUBECTL)); \
+	[ -s "$$KUBECONFIG" ] || { echo "loadtest-k8s: no cluster: set KUBECONFIG or run make cluster-up" >&2; exit 1; }; \
+	[ "$$KUBECONFIG" != "$(CLUSTER_KUBECONFIG)" ] || cluster/images $(LOADTEST_IMAGE); \
+	password=$${ADMIN_PASSWORD:-$$(cut -d' ' -f2 .local/admin-credentials 2>/dev/null)}; \
+	[ -n "$$password" ] || { echo "loadtest-k8s: set ADMIN_PASSWORD (the items-api admin's)" >&2; exit 1; }; \
+	$$kubectl -n $(LOADTEST_NAMESPACE) create secret generic $(LOADTEST_RELEASE)-admin \
+	  --from-literal=password="$$password" --dry-run=client -o yaml | $$kubectl apply -f - >/dev/null; \
+	$(HELM) uninstall $(LOADTEST_RELEASE) -n $(LOADTEST_NAMESPACE) --wait >/dev/null 2>&1 || true; \
+	$(HELM) install $(LOADTEST_RELEASE) $(LOADTEST_CHART) -n $(LOADTEST_NAMESPACE) \
+	  --set target.host=$(LOADTEST_TARGET) --set workers.replicas=$(LOADTEST_WORKERS) \
+	  --set run.users=$(USERS) --set run.spawnRate=$(SPAWN_RATE) --set run.duration=$(DURATION) \
+	  --set-string run.tags="$(TAGS)" --set run.adminPasswordSecret.name=$(LOADTEST_RELEASE)-admin \
+	  --set-json 'target.podSelector={"app.kubernetes.io/name":"items-api"}' 2>/dev/null; \
+	job=job/$(LOADTEST_RELEASE)-master; \
+	$$kubectl -n $(LOADTEST_NAMESPACE) wait --for=condition=ready pod -l app.kubernetes.io/component=master,app.kubernetes.io/instance=$(LOADTEST_RELEASE) --timeout=120s >/dev/null; \
+	$$kubectl -n $(LOADTEST_NAMESPACE) logs -f $$job; \
+	$$kubectl -n $(LOADTEST_NAMESPACE) wait --for=condition=complete $$job --timeout=60s >/dev/null \
+	  || { echo "loadtest-k8s: the run failed (SLO broken or Locust error); see the log above" >&2; exit 3; }
