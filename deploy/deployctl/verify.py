@@ -92,7 +92,11 @@ def pod_problem(pod: dict[str, Any]) -> str | None:
 def format_events(events: Iterable[dict[str, Any]]) -> list[str]:
     """Oldest first; repeats of one event (separate objects once the series restarts) are
     folded into one line with the total count."""
-    ordered = sorted(events, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    # To the second only: lastTimestamp has no fraction while eventTime has, and within one
+    # second the API's own order (event names carry their creation time) is the right one.
+    ordered = sorted(
+        events, key=lambda e: (e.get("lastTimestamp") or e.get("eventTime") or "")[:19]
+    )
     counts: dict[str, int] = {}
     for event in ordered:
         line = (

@@ -228,3 +228,15 @@ def test_proxy_failures_show_the_api_servers_reason_or_the_services_answer():
     assert "networkPolicy.extraIngress" in proxy_failure(503, blocked)
     problem = '{"type":"about:blank","title":"Service Unavailable","detail":"database: timeout"}'
     assert proxy_failure(503, problem) == f"503: {problem}"
+
+
+def test_events_within_one_second_keep_the_apis_order():
+    # As the API server returned them: the scheduler's eventTime has a fraction, the
+    # kubelet's lastTimestamp has none.
+    events = [
+        {"type": "Normal", "reason": "Scheduled", "message": "assigned",
+         "eventTime": "2026-11-23T18:19:06.185703+00:00"},
+        {"type": "Normal", "reason": "Pulled", "message": "present",
+         "lastTimestamp": "2026-11-23T18:19:06+00:00"},
+    ]  # fmt: skip
+    assert format_events(events) == ["Normal Scheduled: assigned", "Normal Pulled: present"]
