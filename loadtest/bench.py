@@ -196,6 +196,28 @@ class Bench:
         finally:
             budget.close()
 
+    def attribution(self) -> None:
+        """Where the middleware cost goes: our ping again with one layer switched off for
+        that path by the service's own settings. Not a target, a pointer for tuning."""
+        probes = "/livez,/readyz,/metrics"
+        for name, what, env in [
+            ("service_no_access_log", "ping, access log off for it",
+             {"ACCESS_LOG_EXCLUDE_PATHS": f"{probes},/api/v1/ping"}),
+            ("service_no_metrics", "ping, request metrics off for it",
+             {"METRICS_EXCLUDE_PATHS": f"{probes},/api/v1/ping"}),
+            ("service_no_log_no_metrics", "ping, both off",
+             {"ACCESS_LOG_EXCLUDE_PATHS": f"{probes},/api/v1/ping",
+              "METRICS_EXCLUDE_PATHS": f"{probes},/api/v1/ping"}),
+        ]:  # fmt: skip
+            budget = self.budget("attribution")
+            try:
+                with gunicorn_service(
+                    free_port(), 1, self.stage.database_url, budget, **env
+                ) as server:
+                    self.saturate(name, what, f"{server.url}/api/v1/ping")
+            finally:
+                budget.close()
+
     def start_to_ready(self) -> None:
         """Process start to /readyz 200 under the 1-CPU budget, median of three starts."""
         timings = []
@@ -212,7 +234,8 @@ class Bench:
             round(median, 2), f"< {START_TARGET_S}", median < START_TARGET_S
         )
         self.figures["start_to_ready_s_runs"] = figure([round(t, 2) for t in timings])
-        self.image()
+        if self.args.image:
+            self.image()
 
     def image(self) -> None:
         engine = subprocess.run(
@@ -288,6 +311,7 @@ class Bench:
         load_before = load_average()
         self.references()
         self.service()
+        self.attribution()
         self.start_to_ready()
         c = self.cases
         values = {
@@ -296,6 +320,14 @@ class Bench:
             "db_route_vs_raw_asyncpg": c["service_db_read"]["rps"]
             / c["raw_asyncpg_db_read"]["rps"],
             "bare_fastapi_vs_minimal_asgi": c["bare_fastapi"]["rps"] / c["minimal_asgi"]["rps"],
+            **{
+                f"{name}_vs_bare_fastapi": c[name]["rps"] / c["bare_fastapi"]["rps"]
+                for name in (
+                    "service_no_access_log",
+                    "service_no_metrics",
+                    "service_no_log_no_metrics",
+                )
+            },
         }
         return {
             "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -341,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5, help="saturation run per case")
     parser.add_argument("--out", type=Path, default=REPORTS, help="folder for the reports")
+    parser.add_argument(
+        "--no-image", dest="image", action="store_false", help=f"skip timing {IMAGE}"
+    )
     args = parser.parse_args(argv)
     require_wrk()
     with Stage() as stage:
