@@ -166,6 +166,12 @@ def cli(engine: Engine, image: str) -> Callable[..., subprocess.CompletedProcess
     return run
 
 
+def baked_env(engine: Engine, image: str) -> dict[str, str]:
+    """The environment the image sets (ENV lines and build arguments baked into them)."""
+    env = engine("image", "inspect", "--format", "{{json .Config.Env}}", image).stdout
+    return dict(variable.split("=", 1) for variable in json.loads(env))
+
+
 def admin_token(url: str) -> str:
     response = httpx.post(
         f"{url}/api/v1/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}

@@ -11,7 +11,7 @@ from app.core.config import Settings
 from app.core.workers import CpuBudget, plan_workers
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.image.conftest import FIGURES, HARDENED, admin_token
+from tests.image.conftest import FIGURES, HARDENED, admin_token, baked_env
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
@@ -48,8 +48,7 @@ def test_hardened_container_serves_the_api_against_postgres(run_image, cli, data
     fetched = httpx.get(f"{container.url}/api/v1/items/{response.json()['id']}")
     assert fetched.json()["price"] == "12.50"
 
-    env = container.engine("image", "inspect", "--format", "{{json .Config.Env}}", image).stdout
-    baked = dict(variable.split("=", 1) for variable in json.loads(env))
+    baked = baked_env(container.engine, image)
     version = httpx.get(f"{container.url}/version").json()
     assert version == {"version": baked["APP_VERSION"], "git_sha": baked["GIT_SHA"]}
     assert baked["GIT_SHA"] not in ("", "unknown")

@@ -6,7 +6,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from tests.image.conftest import FIGURES, HARDENED
+from tests.image.conftest import FIGURES, HARDENED, baked_env
 
 CA_BUNDLE_NAME = "ca-certificates.crt"
 # A whole PEM certificate or private key, not just its marker: TLS libraries hold the
@@ -84,3 +84,13 @@ def test_no_secret_or_ca_material_in_history_or_layers(engine, image):
         assert found + sorted(with_pem - debian_files) == []
         size_mb = int(engine("image", "inspect", "--format", "{{.Size}}", image).stdout) / 1e6
         FIGURES["image size"] = f"{size_mb:.0f} MB in {len(layers)} layers ({image})"
+
+
+def test_tagged_with_the_version_and_commit_it_reports(engine, image):
+    baked = baked_env(engine, image)
+    versioned = f"{image.rsplit(':', 1)[0]}:{baked['APP_VERSION']}-{baked['GIT_SHA']}"
+    ids = [
+        engine("image", "inspect", "--format", "{{.Id}}", name).stdout.strip()
+        for name in (image, versioned)
+    ]
+    assert ids[0] == ids[1]
