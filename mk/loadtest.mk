@@ -74,9 +74,10 @@ loadtest-lock: | $(VENV_BIN)/uv ## Re-pin the Locust image's packages (loadtest/
 loadtest-image: ## Build the Locust image (localhost/items-api-locust:<locust version>) from loadtest/k8s/Dockerfile
 	@engine=$$(container/engine) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
 	base="$(BASE_IMAGE)"; net=; \
-	if [ "$$engine" = podman ]; then net="--network host --layers"; [ -n "$$base" ] || { $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); }; fi; \
+	if [ "$$engine" = podman ]; then net="--network host --layers --format docker"; [ -n "$$base" ] || { $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); }; fi; \
 	mkdir -p .local; \
-	$$engine build $$net $${base:+--build-arg BASE_IMAGE=$$base} -t $(LOADTEST_IMAGE) -f loadtest/k8s/Dockerfile loadtest/k8s \
+	ca=; [ ! -s "$(CA_BUNDLE)" ] || ca="--secret id=ca,src=$(CA_BUNDLE)"; \
+	$$engine build $$net $$ca $${base:+--build-arg BASE_IMAGE=$$base} -t $(LOADTEST_IMAGE) -f loadtest/k8s/Dockerfile loadtest/k8s \
 	  > .local/loadtest-image.log 2>&1 || { tail -n 20 .local/loadtest-image.log >&2; echo "loadtest-image: build failed; log: .local/loadtest-image.log" >&2; exit 1; }; \
 	echo "loadtest-image: $(LOADTEST_IMAGE)"
 
