@@ -35,7 +35,7 @@ RUN_IMAGE_DATABASE_URL ?= $(or $(DATABASE_URL),postgresql+asyncpg://items@127.0.
 LINT_TARGETS += lint-image
 TEST_DEPS += image-for-tests
 
-.PHONY: container-tools base-image image run-image lint-image image-for-tests
+.PHONY: container-tools base-image image image-lock run-image lint-image image-for-tests
 container-tools: ## Install podman, runc and debootstrap with apt when missing (root only)
 	@missing=; for tool in podman runc debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -57,6 +57,11 @@ image: ## Build localhost/items-api:<version>-<gitsha> and :dev from service/Doc
 	if [ "$$engine" = podman ] && [ -z "$$base" ]; then $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); fi; \
 	BASE_IMAGE="$$base" APP_VERSION=$(APP_VERSION) GIT_SHA=$(GIT_SHA) CA_BUNDLE=$(CA_BUNDLE) \
 	  PIP_INDEX_URL="$(PIP_INDEX_URL)" container/build-image $$engine $(IMAGE_BUILD_LOG) $(IMAGE) $(IMAGE_DEV)
+
+image-lock: | $(VENV_BIN)/uv ## Re-resolve container/build-requirements.txt from pyproject's [build-system]
+	$(VENV_BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
+	  | $(VENV_BIN)/uv pip compile - -q --python-version 3.11 --generate-hashes \
+	      --custom-compile-command "make image-lock" -o container/build-requirements.txt
 
 # tests/image needs a fresh image; where no engine can exist it skips (and CI=true fails).
 image-for-tests:
