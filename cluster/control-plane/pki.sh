@@ -23,6 +23,7 @@ cert() {
 # be copied anywhere.
 kubeconfig() {
   local pki=$STATE/pki
+  [ -e "$STATE/$1.kubeconfig" ] && return
   cat >"$STATE/$1.kubeconfig" <<EOF
 apiVersion: v1
 kind: Config

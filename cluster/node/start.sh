@@ -1,7 +1,13 @@
 # The node: its network namespace, containerd, kubelet and kube-proxy (sourced by
 # cluster/up after lib.sh).
 
-render() { render_file "$CLUSTER_DIR/node/$1" >"$STATE/$1"; }
+# render TEMPLATE DEST: writes only a changed file, since kube-proxy exits when its
+# config file is rewritten, and a second cluster-up must leave running parts alone.
+render() {
+  local new
+  new=$(render_file "$CLUSTER_DIR/node/$1")
+  [ "$new" = "$(cat "$2" 2>/dev/null)" ] || printf '%s\n' "$new" >"$2"
+}
 
 setup_network() {
   [ -e "/run/netns/$NETNS" ] && return
@@ -41,10 +47,10 @@ setup_cgroups() {
 
 start_node() {
   mkdir -p "$STATE/containerd" "$STATE/cni/net.d" "$STATE/pod-logs" "$STATE/kubelet"
-  render containerd.toml
-  render 10-bridge.conflist && mv "$STATE/10-bridge.conflist" "$STATE/cni/net.d/"
-  render kubelet.yaml
-  render kube-proxy.yaml
+  render containerd.toml "$STATE/containerd.toml"
+  render 10-bridge.conflist "$STATE/cni/net.d/10-bridge.conflist"
+  render kubelet.yaml "$STATE/kubelet.yaml"
+  render kube-proxy.yaml "$STATE/kube-proxy.yaml"
   start containerd containerd --config "$STATE/containerd.toml"
   wait_for containerd 30 ctr --address "$STATE/containerd/containerd.sock" version
   import_images "$CACHE/pause@$KUBERNETES_VERSION/image.tar" \
