@@ -17,7 +17,7 @@ from .kube import Kube
 from .preflight import check_image, connect, prepare
 from .release import DEFAULT_HELM, Release
 from .values import Image, app_version, effective_values, image_of
-from .verify import FailureWatch, check_health, failing_pods, recent_warnings
+from .verify import FailureWatch, check_health, failing_pods, recent_warnings, unfinished_jobs
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,8 @@ def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
         warnings = recent_warnings(kube.warning_events(release.namespace), since)
         if warnings:
             say("warnings since the deploy started:\n" + report.format_problems(warnings))
+        for job in unfinished_jobs(kube.jobs(release.namespace, release.selector)):
+            say(f"left behind: Job {job} (a failed hook; the next deploy replaces it)")
         raise DeployError(
             ExitCode.RELEASE_FAILED,
             f"the deploy of {release.name} to {release.namespace} failed; "
@@ -214,13 +216,23 @@ def uninstall(options: Options, confirmed: bool) -> None:
             "add YES=1 (make) or --yes",
         )
     kube, helm = _open(options, release)
+    where = f"{release.namespace} (context {kube.context})"
     if _helm(helm, helm.uninstall_args(), missing_ok=True) is None:
-        say(f"release {release.name} is not installed in {release.namespace}: nothing to do")
-        return
-    click.echo(f"uninstalled {release.name} from {release.namespace} (context {kube.context})")
-    for claim in kube.claims(release.namespace, release.selector):
-        name = claim["metadata"]["name"]
+        click.echo(f"release {release.name} is not installed in {where}")
+    else:
+        click.echo(f"uninstalled {release.name} from {where}")
+    # helm uninstall leaves hook resources; a failed migration Job would otherwise stay.
+    for job in kube.jobs(release.namespace, release.selector):
+        kube.delete_job(release.namespace, job["metadata"]["name"])
+        click.echo(f"  deleted hook Job {job['metadata']['name']}")
+    claims = [
+        claim["metadata"]["name"] for claim in kube.claims(release.namespace, release.selector)
+    ]
+    for name in claims:
         click.echo(
             f"  kept PersistentVolumeClaim {name} (its data); delete it with "
             f"kubectl -n {release.namespace} delete pvc {name}"
         )
+    if not claims and kube.created_namespace(release.namespace):
+        kube.delete_namespace(release.namespace)
+        click.echo(f"  deleted namespace {release.namespace} (deployctl had created it)")

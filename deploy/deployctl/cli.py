@@ -123,7 +123,7 @@ def rollback(options: actions.Options, revision: int | None) -> None:
 @click.option("--yes", is_flag=True, help="Confirm uninstalling production.")
 @click.pass_obj
 def uninstall(options: actions.Options, yes: bool) -> None:
-    """Remove the release (PersistentVolumeClaims are kept and listed)."""
+    """Remove the release and its leftover hook Jobs (PersistentVolumeClaims are kept)."""
     actions.uninstall(options, yes)
 
 

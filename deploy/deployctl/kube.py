@@ -23,6 +23,8 @@ HOW_TO_POINT = (
 )
 
 T = TypeVar("T")
+# The label on namespaces deployctl created, so uninstall removes only those.
+CREATED_BY_US = ("app.kubernetes.io/managed-by", "deployctl")
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,10 @@ class Kube:
     def apps(self) -> client.AppsV1Api:
         return client.AppsV1Api(self.api)
 
+    @cached_property
+    def batch(self) -> client.BatchV1Api:
+        return client.BatchV1Api(self.api)
+
     @classmethod
     def connect(cls, source: KubeconfigSource, context: str, timeout: float = 10) -> "Kube":
         configuration = client.Configuration()
@@ -225,11 +231,23 @@ class Kube:
 
     def create_namespace(self, namespace: str) -> None:
         body = client.V1Namespace(
-            metadata=client.V1ObjectMeta(
-                name=namespace, labels={"app.kubernetes.io/managed-by": "deployctl"}
-            )
+            metadata=client.V1ObjectMeta(name=namespace, labels=dict([CREATED_BY_US]))
         )
         self.call(f"create namespace {namespace}", self.core.create_namespace, body)
+
+    def created_namespace(self, namespace: str) -> bool:
+        """Whether deployctl created this namespace (and so may remove it)."""
+        try:
+            found = self.call(f"read namespace {namespace}", self.core.read_namespace, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        key, value = CREATED_BY_US
+        return (found.metadata.labels or {}).get(key) == value
+
+    def delete_namespace(self, namespace: str) -> None:
+        self.call(f"delete namespace {namespace}", self.core.delete_namespace, namespace)
 
     def secret_keys(self, namespace: str, name: str) -> set[str] | None:
         """The keys of a Secret (never its values), or None when it does not exist."""
@@ -329,3 +347,21 @@ class Kube:
             field_selector="type=Warning",
         )
         return self.json(found.items)
+
+    def jobs(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        found = self.call(
+            f"list Jobs in namespace {namespace}",
+            self.batch.list_namespaced_job,
+            namespace,
+            label_selector=selector,
+        )
+        return self.json(found.items)
+
+    def delete_job(self, namespace: str, name: str) -> None:
+        self.call(
+            f"delete Job {name} in namespace {namespace}",
+            self.batch.delete_namespaced_job,
+            name,
+            namespace,
+            propagation_policy="Background",
+        )

@@ -146,6 +146,12 @@ def recent_warnings(events: Iterable[dict[str, Any]], since: datetime) -> list[s
     return format_events(fresh)
 
 
+def unfinished_jobs(jobs: Iterable[dict[str, Any]]) -> list[str]:
+    """Jobs that neither succeeded nor were cleaned up: a failed hook (the migration) stays,
+    and keeps retrying, until the next deploy or an uninstall replaces it."""
+    return [_name(job) for job in jobs if not job.get("status", {}).get("succeeded")]
+
+
 @dataclass
 class PodReport:
     name: str

@@ -10,6 +10,7 @@ from deployctl.verify import (
     recent_warnings,
     rollout_problem,
     service_port,
+    unfinished_jobs,
 )
 
 
@@ -240,3 +241,11 @@ def test_events_within_one_second_keep_the_apis_order():
          "lastTimestamp": "2026-11-23T18:19:06+00:00"},
     ]  # fmt: skip
     assert format_events(events) == ["Normal Scheduled: assigned", "Normal Pulled: present"]
+
+
+def test_unfinished_jobs_are_the_ones_left_behind():
+    jobs = [
+        {"metadata": {"name": "items-api-migrate"}, "status": {"active": 1, "failed": 2}},
+        {"metadata": {"name": "items-api-migrate-old"}, "status": {"succeeded": 1}},
+    ]
+    assert unfinished_jobs(jobs) == ["items-api-migrate"]
