@@ -1,0 +1,121 @@
+"""The project's cluster as the e2e scenarios drive it: kubectl, the operator's make targets,
+and waiting for pods. Paths come from `make e2e` (mk/e2e.mk) with the harness's defaults."""
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KUBECONFIG = Path(os.environ.get("KUBECONFIG") or ROOT / ".local/cluster/admin.kubeconfig")
+KUBECTL = os.environ.get("E2E_KUBECTL", "kubectl")
+HELM = ROOT / ".tools/bin/helm"
+ENV = "e2e"
+NAMESPACE = "items-api-e2e"
+RELEASE = "items-api"
+APP_SELECTOR = "app.kubernetes.io/instance=items-api,app.kubernetes.io/component=api"
+NEXT_TAG = os.environ.get("E2E_NEXT_TAG", "e2e-next")
+
+
+def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: float = 60) -> str:
+    result = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(KUBECONFIG), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def kubectl_json(*args: str) -> dict:
+    return json.loads(kubectl(*args, "-o", "json"))
+
+
+def helm(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(HELM), "--kubeconfig", str(KUBECONFIG), "--namespace", NAMESPACE, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@dataclass
+class MakeRun:
+    command: str
+    returncode: int
+    output: str
+    seconds: float
+
+
+def make(target: str, timeout: float = 600, **variables: str) -> MakeRun:
+    """`make TARGET ENV=e2e VAR=...` as an operator types it; output is stdout and stderr."""
+    argv = ["make", "-s", target, f"ENV={ENV}", *(f"{k}={v}" for k, v in variables.items())]
+    started = time.monotonic()
+    result = subprocess.run(
+        argv,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
+        check=False,
+    )
+    return MakeRun(
+        " ".join(argv),
+        result.returncode,
+        result.stdout + result.stderr,
+        time.monotonic() - started,
+    )
+
+
+def app_pods(selector: str = APP_SELECTOR) -> list[dict]:
+    return kubectl_json("-n", NAMESPACE, "get", "pods", "-l", selector)["items"]
+
+
+def is_ready(pod: dict) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float, every: float = 1.0):
+    """Polls check() until it returns something truthy and returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if result := check():
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+def settled(replicas: int) -> bool:
+    """Exactly `replicas` app pods, all Ready, none terminating: a rollout has fully ended."""
+    pods = app_pods()
+    return (
+        len(pods) == replicas
+        and all(is_ready(p) for p in pods)
+        and not any(p["metadata"].get("deletionTimestamp") for p in pods)
+    )
+
+
+def service_url(name: str = RELEASE, namespace: str = NAMESPACE, port: str = "http") -> str:
+    """The Service's ClusterIP, which the host routes through the node (cluster/README.md)."""
+    service = kubectl_json("-n", namespace, "get", "service", name)
+    number = next(p["port"] for p in service["spec"]["ports"] if p["name"] == port)
+    return f"http://{service['spec']['clusterIP']}:{number}"
+
+
+def pod_events(pod_name: str) -> list[str]:
+    events = kubectl_json(
+        "-n", NAMESPACE, "get", "events", "--field-selector", f"involvedObject.name={pod_name}"
+    )["items"]
+    return [f"{e['type']} {e['reason']}: {e['message']}" for e in events]

@@ -1,0 +1,83 @@
+"""Steady client load through a Service, every request's outcome recorded.
+
+A few threads with keep-alive connections (as a proxy in front of the Service would hold
+them) alternate a database route and a database-free one. A request counts as failed on any
+5xx or transport error (refused, reset, timed out); those are what a user would see."""
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+
+PATHS = ("/api/v1/items?limit=5", "/api/v1/ping")
+
+
+@dataclass
+class Outcome:
+    at: float
+    ok: bool
+    what: str
+
+
+@dataclass
+class Load:
+    base_url: str
+    workers: int = 4
+    # Seconds each worker waits between requests; 0 sends as fast as the service answers.
+    pause: float = 0.0
+    paths: tuple[str, ...] = PATHS
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._run, daemon=True) for _ in range(self.workers)
+        ]
+
+    def __enter__(self) -> "Load":
+        self.started = time.time()
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+        self.stopped = time.time()
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=10) as client:
+            n = 0
+            while not self._stop.is_set():
+                path = self.paths[n % len(self.paths)]
+                n += 1
+                try:
+                    status = client.get(path).status_code
+                    outcome = Outcome(time.time(), status < 500, str(status))
+                except httpx.HTTPError as exc:
+                    outcome = Outcome(time.time(), False, type(exc).__name__)
+                with self._lock:
+                    self.outcomes.append(outcome)
+                if self.pause:
+                    self._stop.wait(self.pause)
+
+    @property
+    def total(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    def summary(self) -> dict:
+        seconds = max(getattr(self, "stopped", time.time()) - self.started, 1e-9)
+        return {
+            "requests": self.total,
+            "failed": len(self.failures),
+            "requests_per_s": round(self.total / seconds, 1),
+            "failures_by_kind": dict(Counter(o.what for o in self.failures)),
+        }

@@ -1,0 +1,123 @@
+"""The in-cluster Prometheus of the e2e (manifests/prometheus.yaml) and what the scenarios ask
+it: instant and range queries, and the availability alert's state over time."""
+
+import hashlib
+import string
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from observability.render_rules import render_rules
+
+from .cluster import HELM, NAMESPACE, RELEASE, ROOT, kubectl, service_url, wait_for
+
+MANIFEST = Path(__file__).parent / "manifests" / "prometheus.yaml"
+E2E_VALUES = ROOT / "deploy" / "values" / "e2e.yaml"
+ALERT = "ItemsApiAvailabilityBudgetBurn"
+
+
+def manifests(image: str) -> str:
+    # The rules exactly as the chart ships them, with the e2e values' test-sized `for:`.
+    rules = render_rules(
+        str(HELM), release=RELEASE, namespace=NAMESPACE, helm_args=["-f", str(E2E_VALUES)]
+    )
+    rules_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "prometheus-rules", "namespace": "monitoring"},
+        "data": {"items-api.rules.yaml": rules},
+    }
+    template = string.Template(MANIFEST.read_text())
+    checksum = hashlib.sha256((template.template + rules).encode()).hexdigest()[:16]
+    filled = template.substitute(
+        APP_NAMESPACE=NAMESPACE, PROMETHEUS_IMAGE=image, CONFIG_CHECKSUM=checksum
+    )
+    return filled + "\n---\n" + yaml.safe_dump(rules_map)
+
+
+class Prometheus:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def _get(self, path: str, **params) -> dict:
+        response = self.http.get(f"/api/v1/{path}", params=params)
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        return self._get("query", query=expr)["result"]
+
+    def query_range(self, expr: str, start: float, end: float, step: float = 5) -> list[dict]:
+        return self._get("query_range", query=expr, start=start, end=end, step=step)["result"]
+
+    def alerts(self, name: str = ALERT) -> list[dict]:
+        return [a for a in self._get("alerts")["alerts"] if a["labels"]["alertname"] == name]
+
+    def rules_with_errors(self) -> list[tuple[str, str]]:
+        groups = self._get("rules")["groups"]
+        return [
+            (r["name"], r.get("lastError", ""))
+            for g in groups
+            for r in g["rules"]
+            if r["health"] == "err"
+        ]
+
+
+def deploy(image: str) -> Prometheus:
+    kubectl("apply", "-f", "-", stdin=manifests(image))
+    kubectl("-n", "monitoring", "rollout", "status", "deployment/prometheus", "--timeout=180s",
+            timeout=200)  # fmt: skip
+    prometheus = Prometheus(service_url("prometheus", "monitoring"))
+    wait_for("Prometheus to answer", lambda: _answers(prometheus), timeout=60)
+    return prometheus
+
+
+def _answers(prometheus: Prometheus) -> bool:
+    try:
+        return prometheus.http.get("/-/ready").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class AlertTimeline:
+    """Samples the fast-burn (1h/5m) availability alert every few seconds in the background
+    and keeps each change of state (inactive, pending, firing) with its time."""
+
+    prometheus: Prometheus
+    every: float = 2.0
+    changes: list[tuple[float, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "AlertTimeline":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def state(self) -> str:
+        alerts = [a for a in self.prometheus.alerts() if a["labels"].get("long") == "1h"]
+        return alerts[0]["state"] if alerts else "inactive"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                state = self.state()
+            except httpx.HTTPError:
+                state = None
+            if state and (not self.changes or self.changes[-1][1] != state):
+                self.changes.append((time.time(), state))
+            self._stop.wait(self.every)
+
+    def first(self, state: str, after: float = 0) -> float | None:
+        return next((t for t, s in self.changes if s == state and t >= after), None)
