@@ -128,16 +128,24 @@ def choose_context(
     return current
 
 
-def _connection_problem(exc: Exception) -> str:
+def _connection_problem(exc: Exception) -> tuple[str, str]:
+    """What went wrong on the way to the API server, and what to fix."""
     reason = getattr(exc, "reason", None) or exc
+    fix = (
+        "start the cluster, or point KUBECONFIG / KUBE_CONTEXT at a running one "
+        "(`make cluster-up` starts the project cluster)"
+    )
+    if isinstance(reason, urllib3.exceptions.SSLError):
+        return f"TLS verification failed ({reason})", (
+            "the kubeconfig's certificate-authority does not match this server: refresh the "
+            "kubeconfig (`make cluster-up` rewrites the project cluster's)"
+        )
     if isinstance(reason, urllib3.exceptions.NewConnectionError):
         # urllib3 prefixes the OS error with the connection object's repr.
-        return str(reason).rsplit("Failed to establish a new connection: ", 1)[-1]
+        return str(reason).rsplit("Failed to establish a new connection: ", 1)[-1], fix
     if isinstance(reason, urllib3.exceptions.ConnectTimeoutError | TimeoutError):
-        return "connection timed out"
-    if isinstance(reason, urllib3.exceptions.SSLError):
-        return f"TLS handshake failed ({reason})"
-    return str(reason)
+        return "connection timed out", fix
+    return str(reason), fix
 
 
 class Kube:
@@ -190,12 +198,12 @@ class Kube:
         try:
             return method(*args, _request_timeout=self.timeout, **kwargs)
         except urllib3.exceptions.HTTPError as exc:
+            problem, fix = _connection_problem(exc)
             raise DeployError(
                 ExitCode.UNREACHABLE,
                 f"cannot reach the API server {self.server} (context {self.context}) "
-                f"while trying to {what}: {_connection_problem(exc)}",
-                "start the cluster, or point KUBECONFIG / KUBE_CONTEXT at a running one "
-                "(`make cluster-up` starts the project cluster)",
+                f"while trying to {what}: {problem}",
+                fix,
             ) from None
         except ApiException as exc:
             if exc.status == 401:

@@ -2,6 +2,8 @@
 no kubeconfig, a kubeconfig naming a closed loopback port, and a server that hangs up."""
 
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 
@@ -137,3 +139,47 @@ def test_missing_helm_is_named_before_the_cluster_is_contacted(tmp_path, closed_
 def test_uninstalling_production_needs_confirmation(tmp_path):
     result = run_deployctl("-e", "production", "uninstall", home=tmp_path)
     assert_one_line_error(result, ExitCode.PREFLIGHT, "YES=1")
+
+
+@pytest.fixture
+def tls_server_with_unknown_ca(tmp_path) -> Iterator[int]:
+    """A TLS port whose certificate no kubeconfig CA vouches for (a cluster re-created with
+    new certificates looks like this to an old kubeconfig)."""
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            try:
+                context.wrap_socket(conn, server_side=True).close()
+            except (ssl.SSLError, OSError):
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_a_server_certificate_the_kubeconfig_does_not_trust(tmp_path, tls_server_with_unknown_ca):
+    server = f"https://127.0.0.1:{tls_server_with_unknown_ca}"
+    config = write_kubeconfig(tmp_path / "config", server)
+    result = run_deployctl("-e", "dev", "status", home=tmp_path, env={"KUBECONFIG": str(config)})
+    assert_one_line_error(
+        result, ExitCode.UNREACHABLE, "TLS verification failed", "certificate-authority",
+    )  # fmt: skip
