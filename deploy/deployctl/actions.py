@@ -108,7 +108,7 @@ def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
         say("dry run: nothing was changed")
         return
     say(f"helm       upgrade --install {release.name} --atomic --wait (timeout {helm.timeout_s}s)")
-    with FailureWatch(kube, release) as watch:
+    with FailureWatch(kube, release, say) as watch:
         try:
             result = helm.run_json(helm.upgrade_args(options.values, image_tag, dry_run=False))
         except HelmFailed as exc:

@@ -4,7 +4,7 @@ API objects as JSON dicts; plus the pod diagnostics printed when it is not."""
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -186,10 +186,13 @@ def failing_pods(kube: Kube, release: Release) -> list[PodReport]:
 
 class FailureWatch:
     """Samples the release's unhealthy pods while helm waits, because `--atomic` deletes the
-    failed pods (and their logs) before helm returns."""
+    failed pods (and their logs) before helm returns; reports each change as it happens, so a
+    five-minute wait is not silent."""
 
-    def __init__(self, kube: Kube, release: Release, interval_s: float = 5) -> None:
-        self.kube, self.release, self.interval_s = kube, release, interval_s
+    def __init__(
+        self, kube: Kube, release: Release, say: Callable[[str], None], interval_s: float = 5
+    ) -> None:
+        self.kube, self.release, self.say, self.interval_s = kube, release, say, interval_s
         self.reports: dict[str, PodReport] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="failure-watch", daemon=True)
@@ -205,21 +208,25 @@ class FailureWatch:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                pods = self.kube.pods(self.release.namespace, self.release.selector)
-                for pod in pods:
-                    if pod["metadata"].get("deletionTimestamp"):
-                        # --atomic is removing it: keep what it showed while it was failing.
-                        continue
-                    problem = pod_problem(pod)
-                    if problem is None:
-                        self.reports.pop(_name(pod), None)
-                    else:
-                        self.reports[_name(pod)] = report_pod(
-                            self.kube, self.release.namespace, pod, problem
-                        )
+                self._sample()
             except (DeployError, ApiException):
                 # Diagnostics are best effort; helm's own result decides the outcome.
                 continue
+
+    def _sample(self) -> None:
+        for pod in self.kube.pods(self.release.namespace, self.release.selector):
+            name = _name(pod)
+            if pod["metadata"].get("deletionTimestamp"):
+                # --atomic is removing it: keep what it showed while it was failing.
+                continue
+            problem = pod_problem(pod)
+            if problem is None:
+                if self.reports.pop(name, None):
+                    self.say(f"waiting    pod {name}: ready")
+                continue
+            if name not in self.reports or self.reports[name].problem != problem:
+                self.say(f"waiting    pod {name}: {problem}")
+            self.reports[name] = report_pod(self.kube, self.release.namespace, pod, problem)
 
 
 @dataclass
