@@ -233,6 +233,5 @@ def uninstall(options: Options, confirmed: bool) -> None:
             f"  kept PersistentVolumeClaim {name} (its data); delete it with "
             f"kubectl -n {release.namespace} delete pvc {name}"
         )
-    if not claims and kube.created_namespace(release.namespace):
-        kube.delete_namespace(release.namespace)
-        click.echo(f"  deleted namespace {release.namespace} (deployctl had created it)")
+    # Other things may live in the namespace; removing it is the operator's decision.
+    click.echo(f"  kept namespace {release.namespace}")

@@ -23,7 +23,7 @@ HOW_TO_POINT = (
 )
 
 T = TypeVar("T")
-# The label on namespaces deployctl created, so uninstall removes only those.
+# The label on namespaces deployctl created, so an operator can tell them apart.
 CREATED_BY_US = ("app.kubernetes.io/managed-by", "deployctl")
 
 
@@ -242,20 +242,6 @@ class Kube:
             metadata=client.V1ObjectMeta(name=namespace, labels=dict([CREATED_BY_US]))
         )
         self.call(f"create namespace {namespace}", self.core.create_namespace, body)
-
-    def created_namespace(self, namespace: str) -> bool:
-        """Whether deployctl created this namespace (and so may remove it)."""
-        try:
-            found = self.call(f"read namespace {namespace}", self.core.read_namespace, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return False
-            raise
-        key, value = CREATED_BY_US
-        return (found.metadata.labels or {}).get(key) == value
-
-    def delete_namespace(self, namespace: str) -> None:
-        self.call(f"delete namespace {namespace}", self.core.delete_namespace, namespace)
 
     def secret_keys(self, namespace: str, name: str) -> set[str] | None:
         """The keys of a Secret (never its values), or None when it does not exist."""
