@@ -53,8 +53,8 @@ start_node() {
   render kube-proxy.yaml "$STATE/kube-proxy.yaml"
   start containerd containerd --config "$STATE/containerd.toml"
   wait_for containerd 30 ctr --address "$STATE/containerd/containerd.sock" version
-  import_images "$CACHE/pause@$KUBERNETES_VERSION/image.tar" \
-    "$CACHE/coredns@$COREDNS_VERSION/image.tar" "$CACHE/metrics-server@$METRICS_SERVER_VERSION/image.tar"
+  import_images "pause@$KUBERNETES_VERSION" "coredns@$COREDNS_VERSION" \
+    "metrics-server@$METRICS_SERVER_VERSION"
 
   start kubelet "$BIN/kubelet" --config "$STATE/kubelet.yaml" \
     --kubeconfig "$STATE/node.kubeconfig" --root-dir "$STATE/kubelet" \
@@ -64,12 +64,13 @@ start_node() {
   wait_for kube-proxy 60 in_netns curl -sf http://127.0.0.1:10256/healthz
 }
 
-# import_images TAR...: loads saved images into the node's containerd, where pods find them
-# with imagePullPolicy Never or IfNotPresent.
+# import_images NAME@VERSION...: loads the images cluster/build/build saved into the node's
+# containerd, unless they are there already.
 import_images() {
-  local tar
-  for tar; do
-    ctr --address "$STATE/containerd/containerd.sock" -n k8s.io images import --no-unpack \
-      "$tar" >/dev/null || fail containerd "cannot import $tar"
+  local item ctrd=(ctr --address "$STATE/containerd/containerd.sock" -n k8s.io)
+  for item; do
+    [ -z "$("${ctrd[@]}" images ls -q "name==localhost/cluster/${item/@/:}")" ] || continue
+    "${ctrd[@]}" images import --no-unpack "$CACHE/$item/image.tar" >/dev/null ||
+      fail containerd "cannot import $CACHE/$item/image.tar"
   done
 }
