@@ -1,10 +1,12 @@
 """Real nginx, rendered from nginx/templates, in front of the real service on free ports."""
 
+import itertools
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tests.support.service import ServiceProcess
 # idle timeout stays below it as in production (60 s < 75 s).
 SERVICE_KEEPALIVE_S = 2
 UPSTREAM_KEEPALIVE_TIMEOUT = "1s"
+_database_numbers = itertools.count()
 
 
 def nginx_binary() -> str:
@@ -62,6 +65,7 @@ class NginxProcess:
                 **overrides,
             },
         )
+        self.values = values
         self.conf = render.write(base / "conf", values)
         self.process: subprocess.Popen | None = None
 
@@ -71,6 +75,23 @@ class NginxProcess:
         )
         wait_for_http(f"{self.status_url}/healthz", timeout=10, process=self.process)
         return self
+
+    def workers(self) -> set[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return {int(pid) for pid in children.read_text().split()}
+
+    def reload(self, timeout: float = 30.0, **overrides: str) -> None:
+        """Re-render with these placeholders changed, reload, and wait for the old workers
+        to finish their requests and exit."""
+        self.values = {**self.values, **overrides}
+        render.write(self.conf.parent, self.values)
+        old = self.workers()
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self.workers() & old:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"old nginx workers {self.workers() & old} did not exit")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -124,7 +145,7 @@ def start_nginx(nginx_dir: Path) -> Iterator:
 @pytest.fixture(scope="module")
 def service(postgres: PostgresServer) -> Iterator[ServiceProcess]:
     """The real service under gunicorn, shared by a module's tests (they only read)."""
-    name = f"nginx_{os.getpid()}"
+    name = f"nginx_{os.getpid()}_{next(_database_numbers)}"
     postgres.psql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
     database_url = postgres.url(name)
     create_admin(database_url)
