@@ -61,9 +61,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if not item.get_closest_marker("cluster")]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def namespace() -> Iterator[str]:
-    """A namespace of this test's own, deleted afterwards with everything in it."""
+    """A namespace of this module's own, deleted afterwards with everything in it."""
     name = f"test-{uuid.uuid4().hex[:8]}"
     kubectl("create", "namespace", name)
     yield name

@@ -58,7 +58,7 @@ def test_cluster_up_again_keeps_the_running_cluster():
     assert {p.name: p.read_text() for p in (KUBECONFIG.parent / "pids").iterdir()} == pids
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def web(namespace):
     """A pod serving HTTP from the locally built base image, behind a ClusterIP Service."""
     images = subprocess.run(["podman", "image", "exists", SMOKE_IMAGE], check=False)

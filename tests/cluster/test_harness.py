@@ -63,7 +63,10 @@ def run_up(*wrapper: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_up_without_root_stops_with_one_line_naming_the_reason():
-    result = run_up("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+    if subprocess.run([*nobody, "test", "-r", str(CLUSTER / "up")], check=False).returncode:
+        pytest.skip("this checkout is not readable by an unprivileged user")
+    result = run_up(*nobody)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "cluster: cluster cannot start: needs root (it creates a network namespace and cgroups)"
