@@ -81,10 +81,10 @@ last_error() {
     tail -n1 | cut -c1-300
 }
 
-# render_file TEMPLATE: configs and manifests carry ${VARS} from this file, and only those.
+# render_file TEMPLATE: configs and manifests carry ${VARS} from this file, and only those
+# are filled in (perl is on every Debian; envsubst is not).
 render_file() {
-  envsubst '$STATE $NETNS $NODE_IP $POD_CIDR $CLUSTER_CIDR $SERVICE_CIDR $DNS_SERVICE_IP
-    $CLUSTER_DOMAIN $NODE_NAME $CGROUP_NAME $PAUSE_IMAGE $COREDNS_VERSION $METRICS_SERVER_VERSION' <"$1"
+  perl -pe 's/\$\{(STATE|NETNS|NODE_IP|POD_CIDR|CLUSTER_CIDR|SERVICE_CIDR|DNS_SERVICE_IP|CLUSTER_DOMAIN|NODE_NAME|CGROUP_NAME|PAUSE_IMAGE|COREDNS_VERSION|METRICS_SERVER_VERSION)\}/$ENV{$1}/g' "$1"
 }
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG" "$@"; }
