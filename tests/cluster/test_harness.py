@@ -88,3 +88,25 @@ def test_up_leaves_a_namespace_it_does_not_own_alone(tmp_path):
     [line] = result.stderr.splitlines()
     assert line.startswith("cluster: network cannot start: namespace items-api-cluster exists")
     assert not (tmp_path / "state").exists()
+
+
+def test_a_part_that_exits_is_named_with_the_error_from_its_log(tmp_path):
+    (tmp_path / "pids").mkdir()
+    (tmp_path / "logs").mkdir()
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    (tmp_path / "pids/etcd.pid").write_text(f"{exited.pid}\n")
+    error = "E1123 18:00:00.000000 1 etcd.go:1] listen tcp 127.0.0.1:2379: address already in use"
+    (tmp_path / "logs/etcd.log").write_text(f"I1123 starting\n{error}\nI1123 stopped\n")
+    result = subprocess.run(
+        ["bash", "-c", ". cluster/lib.sh && wait_for etcd 30 false"],
+        cwd=CLUSTER.parent,
+        env={**os.environ, "CLUSTER_STATE": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"cluster: etcd cannot start: exited: {error} (log: {tmp_path}/logs/etcd.log)"
+    ]
