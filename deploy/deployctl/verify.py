@@ -194,6 +194,7 @@ class FailureWatch:
     ) -> None:
         self.kube, self.release, self.say, self.interval_s = kube, release, say, interval_s
         self.reports: dict[str, PodReport] = {}
+        self._shown: set[tuple[str, str]] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="failure-watch", daemon=True)
 
@@ -224,7 +225,9 @@ class FailureWatch:
                 if self.reports.pop(name, None):
                     self.say(f"waiting    pod {name}: ready")
                 continue
-            if name not in self.reports or self.reports[name].problem != problem:
+            # Each state once: image pulls flip between ErrImagePull and ImagePullBackOff.
+            if (name, problem) not in self._shown:
+                self._shown.add((name, problem))
                 self.say(f"waiting    pod {name}: {problem}")
             self.reports[name] = report_pod(self.kube, self.release.namespace, pod, problem)
 
