@@ -36,7 +36,11 @@ fail() {
 }
 
 in_netns() { nsenter --net="/run/netns/$NETNS" -- "$@"; }
-alive() { [ -s "$STATE/pids/$1.pid" ] && kill -0 "$(cat "$STATE/pids/$1.pid")" 2>/dev/null; }
+# alive NAME: its recorded process runs, in the cluster's cgroup (so not a stranger that got
+# the same PID after a reboot).
+alive() {
+  [ -s "$STATE/pids/$1.pid" ] && grep -qs "/$CGROUP_NAME/" "/proc/$(cat "$STATE/pids/$1.pid")/cgroup"
+}
 
 # The v1 hierarchy that tracks processes, or the unified one on cgroup v2.
 tracking_cgroup() {
