@@ -15,6 +15,8 @@ export STATE CACHE KUBECONFIG
 # deleting the namespace takes every iptables rule, bridge and veth of the cluster with it.
 # The host reaches nodes, pods and Services through one veth pair and two routes.
 NETNS=items-api-cluster
+# Names the checkout whose cluster holds the namespace: one cluster per machine.
+OWNER_FILE=/run/$NETNS.owner
 HOST_IF=iac-host NODE_IF=iac-node
 HOST_IP=10.200.0.1 NODE_IP=10.200.0.2 NODE_NET=10.200.0.0/24
 POD_CIDR=10.244.0.0/24 CLUSTER_CIDR=10.244.0.0/16

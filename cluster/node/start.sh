@@ -16,6 +16,7 @@ setup_network() {
     '$1 == a || $1 == b || $1 == c {print $1" ("$3")"}' | head -n1)
   [ -z "$taken" ] || fail network "route $taken already exists on this machine"
   ip netns add "$NETNS"
+  echo "$STATE" >"$OWNER_FILE"
   ip link add "$HOST_IF" type veth peer name "$NODE_IF"
   ip link set "$NODE_IF" netns "$NETNS"
   ip addr add "$HOST_IP/24" dev "$HOST_IF" && ip link set "$HOST_IF" up

@@ -86,7 +86,7 @@ def test_up_leaves_a_namespace_it_does_not_own_alone(tmp_path):
             subprocess.run(["ip", "netns", "delete", netns.name], check=True)
     assert result.returncode == 1
     [line] = result.stderr.splitlines()
-    assert line.startswith("cluster: network cannot start: namespace items-api-cluster exists")
+    assert line.startswith("cluster: network cannot start: namespace items-api-cluster is in use")
     assert not (tmp_path / "state").exists()
 
 
