@@ -23,10 +23,11 @@ def _ms(value: float) -> str:
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
-def scaling_markdown(results: dict) -> str:
+def _header(title: str, results: dict) -> list[str]:
+    """Title, when and how the run was made, the machine's load around it, and its notes."""
     machine = results["machine"]
-    lines = [
-        "# Worker-scaling study",
+    return [
+        f"# {title}",
         "",
         f"Generated {results['generated_at']} by `{results['command']}` in "
         f"{results.get('duration_s', '?')} s on {machine['cpus']} CPUs; load average "
@@ -35,6 +36,39 @@ def scaling_markdown(results: dict) -> str:
         *[f"- {note}" for note in results["notes"]],
         "",
     ]
+
+
+def scaling_summary(results: dict) -> list[str]:
+    """Saturation req/s of every model and shape, per limit, and p95 at the fixed rate."""
+    workloads = list(results["settings"]["workloads"])
+    lines = ["## Summary", ""]
+    for limit in results["limits"]:
+        rates = ", ".join(f"{name} {rate:g}/s" for name, rate in limit["fixed_rates"].items())
+        lines += [
+            f"CPU limit {limit['cpus']}: saturation req/s, and p95 ms at the fixed rate ({rates}).",
+            "",
+            *_table(
+                ["model", *workloads, "RSS MB"],
+                [
+                    [
+                        model["model"],
+                        *(
+                            f"{model['saturation'][name]['rps']:.0f} "
+                            f"({_ms(model['fixed_rate'][name]['latency_ms']['p95'])} ms)"
+                            for name in workloads
+                        ),
+                        f"{model['memory']['rss_mb_total']:.0f}",
+                    ]
+                    for model in limit["models"]
+                ],
+            ),
+            "",
+        ]
+    return lines
+
+
+def scaling_markdown(results: dict) -> str:
+    lines = [*_header("Worker-scaling study", results), *scaling_summary(results)]
     workloads = list(results["settings"]["workloads"])
     for limit in results["limits"]:
         lines += [
@@ -127,16 +161,8 @@ def scaling_plot(results: dict, path: Path) -> None:
 
 
 def bench_markdown(results: dict) -> str:
-    machine = results["machine"]
     lines = [
-        "# Benchmark",
-        "",
-        f"Generated {results['generated_at']} by `{results['command']}` in "
-        f"{results.get('duration_s', '?')} s on {machine['cpus']} CPUs; load average "
-        f"{machine['load_average_before']} before, {machine.get('load_average_after')} after.",
-        "",
-        *[f"- {note}" for note in results["notes"]],
-        "",
+        *_header("Benchmark", results),
         "## Saturation (wrk)",
         "",
         *_table(
