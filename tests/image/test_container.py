@@ -23,7 +23,7 @@ def worker_plan(container) -> dict:
     return {key: plans[0][key] for key in ("workers", "source")}
 
 
-def wait_for_workers(container, count: int, timeout: float = 20.0) -> list[int]:
+def wait_for_workers(container, count: int, timeout: float = 60.0) -> list[int]:
     deadline = time.monotonic() + timeout
     while len(pids := container.worker_pids()) != count:
         assert time.monotonic() < deadline, f"{pids} is not {count} workers:\n{container.logs()}"
