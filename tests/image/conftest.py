@@ -30,8 +30,9 @@ HARDENED = (
 )  # fmt: skip
 os.environ.setdefault("CONTAINERS_CONF", str(REPO / "container" / "containers.conf"))
 
-# Ceilings, not expectations: on a 2-core machine shared with other builds, start to ready
-# has taken 15 s.
+# A ceiling, not an expectation: on a 2-core machine shared with other builds, start to
+# ready has taken 15 s.
+WAIT_CEILING_S = 90.0
 _names = itertools.count()
 # Figures the session measured, printed after the test summary.
 FIGURES: dict[str, str] = {}
@@ -76,7 +77,7 @@ class Container:
                 records.append(json.loads(line))
         return records
 
-    def wait_until_ready(self, timeout: float = 90.0) -> float:
+    def wait_until_ready(self, timeout: float = WAIT_CEILING_S) -> float:
         """Seconds from `run` to /readyz 200; fails early if the container exits."""
         deadline = time.monotonic() + timeout
         last = "no answer"
@@ -93,7 +94,7 @@ class Container:
             time.sleep(0.05)
         raise AssertionError(f"not ready within {timeout}s (last: {last}):\n{self.logs()}")
 
-    def wait_until_exited(self, timeout: float = 90.0) -> int:
+    def wait_until_exited(self, timeout: float = WAIT_CEILING_S) -> int:
         deadline = time.monotonic() + timeout
         while self.running():
             if time.monotonic() > deadline:

@@ -11,7 +11,7 @@ from app.core.config import Settings
 from app.core.workers import CpuBudget, plan_workers
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.image.conftest import FIGURES, HARDENED, admin_token, baked_env
+from tests.image.conftest import FIGURES, HARDENED, WAIT_CEILING_S, admin_token, baked_env
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
@@ -23,7 +23,7 @@ def worker_plan(container) -> dict:
     return {key: plans[0][key] for key in ("workers", "source")}
 
 
-def wait_for_workers(container, count: int, timeout: float = 60.0) -> list[int]:
+def wait_for_workers(container, count: int, timeout: float = WAIT_CEILING_S) -> list[int]:
     deadline = time.monotonic() + timeout
     while len(pids := container.worker_pids()) != count:
         assert time.monotonic() < deadline, f"{pids} is not {count} workers:\n{container.logs()}"
