@@ -7,7 +7,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,16 @@ from tests.support.service import ServiceProcess
 SERVICE_KEEPALIVE_S = 2
 UPSTREAM_KEEPALIVE_TIMEOUT = "1s"
 _database_numbers = itertools.count()
+
+
+def eventually(find: Callable[[], object], what: str, timeout: float = 10.0):
+    """Poll until find() returns something truthy (a log line is written after the reply)."""
+    deadline = time.monotonic() + timeout
+    while not (found := find()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout}s")
+        time.sleep(0.05)
+    return found
 
 
 def nginx_binary() -> str:

@@ -11,24 +11,24 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.nginx.conftest import SERVICE_KEEPALIVE_S
+from tests.nginx.conftest import SERVICE_KEEPALIVE_S, eventually
 from tests.support.net import free_port
 
 PROBLEM = "application/problem+json"
 
 
-def service_request(service, request_id: str, timeout: float = 10.0) -> dict:
-    """The service's own access-log entry for one request id (it is written after the reply)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def service_request(service, request_id: str) -> dict:
+    """The service's own access-log entry for one request id."""
+
+    def find() -> dict | None:
         for line in service.log().splitlines():
-            if f'"{request_id}"' not in line:
-                continue
-            entry = json.loads(line)
-            if entry.get("request_id") == request_id and entry.get("msg") == "request":
-                return entry
-        time.sleep(0.05)
-    pytest.fail(f"the service logged no request with id {request_id!r}")
+            if f'"{request_id}"' in line:
+                entry = json.loads(line)
+                if entry.get("request_id") == request_id and entry.get("msg") == "request":
+                    return entry
+        return None
+
+    return eventually(find, f"the service logging request {request_id}")
 
 
 def assert_problem(response: httpx.Response, status: int, title: str) -> dict:
@@ -64,16 +64,33 @@ def test_request_without_or_with_a_malformed_id_gets_one_from_nginx(proxy, servi
         assert service_request(service, request_id)["status"] == 200
 
 
-def test_client_ip_survives_the_proxy_and_cannot_be_spoofed(proxy, service):
-    transport = httpx.HTTPTransport(local_address="127.0.0.2")
-    with httpx.Client(transport=transport) as client:
+@pytest.mark.parametrize(
+    ("source", "client_ip", "scheme"),
+    [
+        # TRUSTED_PROXY_CIDR (127.0.0.1/32 locally): a proxy in front of nginx names the client.
+        ("127.0.0.1", "198.18.0.5", "https"),
+        # Anyone else is taken at their socket address, whatever they claim.
+        ("127.0.0.2", "127.0.0.2", "http"),
+    ],
+)
+def test_client_ip_and_scheme_survive_the_proxy_and_only_a_trusted_one_names_them(
+    proxy, service, source, client_ip, scheme
+):
+    request_id = f"nginx-client-{source}"
+    with httpx.Client(transport=httpx.HTTPTransport(local_address=source)) as client:
         client.get(
             f"{proxy.url}/api/v1/ping",
-            headers={"X-Request-ID": "nginx-ip-0001", "X-Forwarded-For": "203.0.113.7"},
+            headers={
+                "X-Request-ID": request_id,
+                "X-Forwarded-For": "198.18.0.5",
+                "X-Forwarded-Proto": "https",
+            },
         )
 
-    assert service_request(service, "nginx-ip-0001")["client_ip"] == "127.0.0.2"
-    assert '"client":"127.0.0.2"' in proxy.access_log.read_text()
+    entry = service_request(service, request_id)
+    assert (entry["client_ip"], entry["scheme"]) == (client_ip, scheme)
+    logged = f'"request_id":"{request_id}","client":"{client_ip}"'
+    eventually(lambda: logged in proxy.access_log.read_text(), f"nginx logging {logged}")
 
 
 def test_https_scheme_reaches_the_service_and_its_redirects(tls_proxy, service, tls_context):

@@ -3,7 +3,6 @@
 import os
 import re
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ import yaml
 
 from nginx import render
 from tests.image.conftest import Engine, engine  # noqa: F401 (the engine fixture)
+from tests.nginx.conftest import eventually
 from tests.support.net import free_port, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,18 +36,14 @@ class Sidecar:
     def exec(self, *command: str):
         return self.engine("exec", self.name, *command, check=False)
 
+    def logs(self) -> str:
+        result = self.engine("logs", self.name)
+        return result.stdout + result.stderr
+
     def requests_in_flight(self) -> int:
         status = httpx.get(f"{self.status_url}/stub_status").text
         # The stub_status request itself is one of the "Writing" ones.
         return int(re.search(r"Writing: (\d+)", status)[1]) - 1
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -89,8 +85,7 @@ def test_sidecar_proxies_as_non_root_on_a_read_only_root(sidecar: Sidecar):
     uid = re.search(r"^Uid:\s+(\d+)", sidecar.exec("cat", "/proc/1/status").stdout, re.M)[1]
     assert uid == USER.split(":")[0]
     assert sidecar.exec("touch", "/etc/nginx/written").returncode != 0
-    logs = sidecar.engine("logs", sidecar.name)
-    assert '"request_id":"sidecar-0001"' in logs.stdout + logs.stderr
+    eventually(lambda: '"request_id":"sidecar-0001"' in sidecar.logs(), "the access log line")
 
 
 def test_stopping_the_sidecar_lets_an_in_flight_request_finish(sidecar: Sidecar):
@@ -99,7 +94,7 @@ def test_stopping_the_sidecar_lets_an_in_flight_request_finish(sidecar: Sidecar)
         target=lambda: responses.append(httpx.get(f"{sidecar.url}/api/v1/slow?ms=2000", timeout=15))
     )
     request.start()
-    wait_until(lambda: sidecar.requests_in_flight() == 1)
+    eventually(lambda: sidecar.requests_in_flight() == 1, "the request reaching nginx")
 
     sidecar.engine("stop", "--time", "15", sidecar.name)
     request.join()
