@@ -1,5 +1,6 @@
 # Shared by cluster/up, down and status: where things live, the network layout, and how a
 # part is started, waited for and reported. Sourced, not run.
+# shellcheck disable=SC2034  # the variables are for the scripts that source this file
 set -euo pipefail
 CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env

@@ -40,5 +40,5 @@ cluster-status: ## Show which parts of the test cluster run, its node and pods
 cluster-images: ## Copy podman images (CLUSTER_IMAGES=...) into the cluster's containerd
 	@cluster/images $(CLUSTER_IMAGES)
 
-lint-cluster: ## Syntax-check the cluster harness scripts
-	@for f in $(CLUSTER_SCRIPTS); do bash -n $$f; done
+lint-cluster: shellcheck-installed ## shellcheck the cluster harness scripts (zero findings)
+	shellcheck -x -P SCRIPTDIR -s bash $(CLUSTER_SCRIPTS)
