@@ -68,6 +68,9 @@ PROFILES: dict[str, dict[str, str]] = {
         "HTTPS_PORT": "8443",
         "STATUS_LISTEN": "8081",
         "PUBLIC_SCHEME": "http",
+        # The ingress controller's pods (10.244/16 in cluster/, 10/8 on most clusters); behind
+        # 127.0.0.1 every client would share the ingress's rate-limit bucket.
+        "TRUSTED_PROXY_CIDR": "10.0.0.0/8",
         "RUN_DIR": "/tmp/nginx",  # noqa: S108 - the sidecar's own emptyDir
         "ACCESS_LOG": "/dev/stdout",
         "ERROR_LOG": "stderr",
