@@ -34,6 +34,11 @@ max_requests_jitter = settings.MAX_REQUESTS_JITTER
 forwarded_allow_ips = settings.FORWARDED_ALLOW_IPS
 # The heartbeat file goes to memory: a slow or read-only disk must not look like a hung worker.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
+# gunicorn 27's control socket lives under $HOME, which a read-only root filesystem refuses.
+control_socket_disable = True
+# The app is imported once in the master and forked: workers start (and restart after
+# max_requests) without re-importing, and share the imported code's memory.
+preload_app = True
 accesslog = None
 logconfig_dict = logging_config(settings.LOG_LEVEL)
 proc_name = "items-api"

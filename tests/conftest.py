@@ -29,8 +29,9 @@ def postgres() -> Iterator[PostgresServer]:
         server.init()
         server.start()
         try:
-            server.psql(f"CREATE DATABASE {TEMPLATE_DB}")
-            upgrade(server.url(TEMPLATE_DB))
+            upgrade(server.create_database(TEMPLATE_DB))
+            # Nobody (autovacuum included) may hold a session on the template while tests copy it.
+            server.psql(f"ALTER DATABASE {TEMPLATE_DB} WITH ALLOW_CONNECTIONS false")
             yield server
         finally:
             if server.is_running():
@@ -41,8 +42,7 @@ def postgres() -> Iterator[PostgresServer]:
 def database_url(postgres: PostgresServer) -> str:
     """A database of this test's own, copied from the migrated template."""
     name = f"test_{os.getpid()}_{next(_database_numbers)}"
-    postgres.psql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-    return postgres.url(name)
+    return postgres.create_database(name, TEMPLATE_DB)
 
 
 def make_settings(database_url: str, **overrides):

@@ -86,19 +86,29 @@ def test_readyz_follows_the_database_without_a_restart(postgres, running_service
     assert running_service.process.poll() is None
 
 
+def wait_until_in_progress(client: httpx.Client, handler: str, count: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        metrics = client.get("/metrics").text
+        if counter(metrics, "http_requests_inprogress", handler=handler) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{count} requests to {handler} never were in flight together")
+
+
 def test_sigterm_turns_unready_and_finishes_in_flight_requests(running_service):
     url = running_service.url
     results: list[httpx.Response] = []
 
     def slow_request() -> None:
-        results.append(httpx.get(f"{url}/api/v1/slow", params={"ms": 2000}, timeout=15))
+        results.append(httpx.get(f"{url}/api/v1/slow", params={"ms": 3000}, timeout=30))
 
     with httpx.Client(base_url=url) as keepalive:
         assert keepalive.get("/readyz").status_code == 200
         threads = [threading.Thread(target=slow_request) for _ in range(4)]
         for thread in threads:
             thread.start()
-        time.sleep(0.5)
+        wait_until_in_progress(keepalive, "/api/v1/slow", 4)
         started = time.monotonic()
         os.kill(running_service.process.pid, signal.SIGTERM)
         for thread in threads:

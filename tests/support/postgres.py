@@ -81,6 +81,24 @@ class PostgresServer:
         )  # fmt: skip
         return result.stdout.strip()
 
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create a database (a copy of template, if given); returns its URL."""
+        sql = f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.psql(sql)
+                return self.url(name)
+            except subprocess.CalledProcessError as error:
+                # Copying waits for other sessions on the template to leave; on a busy machine
+                # that can take longer than PostgreSQL's own 5 s grace.
+                if (
+                    "being accessed by other users" not in error.stderr
+                    or time.monotonic() > deadline
+                ):
+                    raise
+                time.sleep(0.5)
+
     def wait_until_accepting(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -36,7 +36,7 @@ class ServiceProcess:
         }
         self.process: subprocess.Popen | None = None
 
-    def start(self, *, wait: bool = True, timeout: float = 30.0) -> "ServiceProcess":
+    def start(self, *, wait: bool = True, timeout: float = 90.0) -> "ServiceProcess":
         self.process = subprocess.Popen(
             [str(START)], env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -110,9 +110,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unhandled)
 
 
+# SQLSTATE classes that mean the database cannot serve right now, not a bug in the request:
+# 08 connection exception, 53 insufficient resources (too many connections), 57 operator
+# intervention (statement_timeout's cancel, shutdown, "the database system is starting up").
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
 async def _dbapi_error(request: Request, error: sa_exc.DBAPIError) -> JSONResponse:
-    # A dropped connection or a cancelled statement (statement_timeout) is the database being
-    # unavailable or overloaded, not a bug in the request.
-    if error.connection_invalidated or "QueryCanceled" in type(error.orig).__name__:
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    if error.connection_invalidated or sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
         return await _database_unavailable(request, error)
     return await _unhandled(request, error)

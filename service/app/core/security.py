@@ -1,6 +1,7 @@
 """Password hashing (argon2) and short-lived access tokens (JWT, HS256 only)."""
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -8,9 +9,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 ALGORITHM = "HS256"
 _hasher = PasswordHasher()
-# Verifying against a real hash when the user does not exist keeps the response time the
-# same, so the token endpoint does not reveal which emails have accounts.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verifying against a real hash when the user does not exist keeps the response time the
+    # same, so the token endpoint does not reveal which emails have accounts. Made on first
+    # use: hashing at import would add to every worker's start time.
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -19,7 +25,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, hashed: str | None) -> bool:
     try:
-        return _hasher.verify(hashed or _DUMMY_HASH, password) and hashed is not None
+        return _hasher.verify(hashed or _dummy_hash(), password) and hashed is not None
     except (VerificationError, InvalidHashError):
         return False
 
