@@ -102,12 +102,13 @@ def new_item(prefix: str) -> dict:
     }
 
 
-@events.test_start.add_listener
-def _seed_catalogue(environment, **_kwargs) -> None:
+def seed_catalogue(environment) -> bool:
+    """Log in and create this run's items; False (and the reason logged) when that fails."""
     options = environment.parsed_options
     host = (environment.host or "").rstrip("/")
     if not host.startswith(("http://", "https://")):
-        raise SystemExit("locust: --host must be an http(s) URL")
+        logger.error("--host must be an http(s) URL, not %r", host)
+        return False
     run = f"lt{uuid.uuid4().hex[:8]}"
     try:
         token = _call(
@@ -120,10 +121,26 @@ def _seed_catalogue(environment, **_kwargs) -> None:
         ]
     except (urllib.error.URLError, OSError, KeyError) as error:
         logger.error("seeding the catalogue at %s failed, stopping: %s", host, error)
+        return False
+    catalogue.update(item_ids=ids, token=token, run=run)
+    return True
+
+
+@events.init.add_listener
+def _seed_before_the_clock_starts(environment, **_kwargs) -> None:
+    # Headless, --run-time starts counting with the test: seeding here keeps it out of the
+    # measured time. In the web UI the host may only be known at start (test_start seeds).
+    if environment.parsed_options.headless and not seed_catalogue(environment):
+        raise SystemExit(2)
+
+
+@events.test_start.add_listener
+def _prepare_run(environment, **_kwargs) -> None:
+    if catalogue["run"] is None and not seed_catalogue(environment):
         environment.runner.quit()
         return
-    catalogue.update(item_ids=ids, token=token, run=run)
     _drop_users_without_tasks(environment)
+    options = environment.parsed_options
     if not isinstance(environment.runner, WorkerRunner) and options.pods_from:
         catalogue["pods_before"] = pod_request_counts(options.pods_from)
 
