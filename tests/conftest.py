@@ -4,6 +4,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,20 @@ def running_service(database_url: str) -> Iterator[ServiceProcess]:
     """The real service under gunicorn with 2 workers on a free port, with an admin user."""
     create_admin(database_url)
     service = ServiceProcess(database_url).start()
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+@contextmanager
+def service_on_own_database(postgres: PostgresServer, prefix: str, **env: str):
+    """A real service with an admin user, on a database of its own: for module-scoped
+    fixtures whose tests share one service."""
+    name = f"{prefix}_{os.getpid()}_{next(_database_numbers)}"
+    database_url = postgres.create_database(name, TEMPLATE_DB)
+    create_admin(database_url)
+    service = ServiceProcess(database_url, **env).start()
     try:
         yield service
     finally:

@@ -1,6 +1,5 @@
 """Real nginx, rendered from nginx/templates, in front of the real service on free ports."""
 
-import itertools
 import os
 import shutil
 import signal
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nginx import render
-from tests.conftest import TEMPLATE_DB, create_admin
+from tests.conftest import service_on_own_database
 from tests.support.net import free_port, wait_for_http
 from tests.support.postgres import PostgresServer
 from tests.support.service import ServiceProcess
@@ -22,7 +21,6 @@ from tests.support.service import ServiceProcess
 # idle timeout stays below it as in production (60 s < 75 s).
 SERVICE_KEEPALIVE_S = 2
 UPSTREAM_KEEPALIVE_TIMEOUT = "1s"
-_database_numbers = itertools.count()
 
 
 def eventually(find: Callable[[], object], what: str, timeout: float = 10.0):
@@ -155,15 +153,10 @@ def start_nginx(nginx_dir: Path) -> Iterator:
 @pytest.fixture(scope="module")
 def service(postgres: PostgresServer) -> Iterator[ServiceProcess]:
     """The real service under gunicorn, shared by a module's tests (they only read)."""
-    name = f"nginx_{os.getpid()}_{next(_database_numbers)}"
-    postgres.psql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-    database_url = postgres.url(name)
-    create_admin(database_url)
-    service = ServiceProcess(database_url, KEEPALIVE_S=str(SERVICE_KEEPALIVE_S)).start()
-    try:
+    with service_on_own_database(
+        postgres, "nginx", KEEPALIVE_S=str(SERVICE_KEEPALIVE_S)
+    ) as service:
         yield service
-    finally:
-        service.close()
 
 
 def _proxy(nginx_dir: Path, service: ServiceProcess, profile: str) -> Iterator[NginxProcess]:
