@@ -14,6 +14,7 @@ The ratios the issue sets targets for are computed from the same run:
 """
 
 import argparse
+import contextlib
 import datetime
 import os
 import shutil
@@ -134,7 +135,7 @@ class Bench:
 
     def budget(self, label: str):
         budget = cpu_budget(1, f"items-api-bench-{label}-{os.getpid()}")
-        self.budget_kind = budget.describe()
+        self.budget_kind = f"{budget.kind} of {budget.quota_cpus():g} CPU"
         return budget
 
     def references(self) -> None:
@@ -238,73 +239,54 @@ class Bench:
             self.image()
 
     def image(self) -> None:
+        """The image's size and its start-to-ready: from the container's process start (as
+        the engine records it) to /readyz 200, and from `run` including container creation."""
         engine = subprocess.run(
             [str(REPO / "container" / "engine")], capture_output=True, text=True, check=False
         ).stdout.strip()
         env = {**os.environ, "CONTAINERS_CONF": str(REPO / "container" / "containers.conf")}
-        if (
-            not engine
-            or subprocess.run(
-                [engine, "image", "inspect", IMAGE], capture_output=True, env=env, check=False
-            ).returncode
-        ):
+
+        def engine_out(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [engine, *args], capture_output=True, text=True, env=env, check=check
+            )
+
+        if not engine or engine_out("image", "inspect", IMAGE, check=False).returncode:
             self.figures["image"] = figure(f"{IMAGE} not built (make image); not measured")
             return
-        size = subprocess.run(
-            [engine, "image", "inspect", IMAGE, "--format", "{{.Size}}"],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        ).stdout.strip()
+        size = int(engine_out("image", "inspect", IMAGE, "--format", "{{.Size}}").stdout)
         port = free_port()
-        settings = {
-            **service_env(self.stage.database_url),
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "WEB_CONCURRENCY": "1",
-        }
-        command = [
-            engine,
-            "run",
-            "--rm",
-            "-d",
-            "--network",
-            "host",
-            "--read-only",
-            "--tmpfs",
-            "/tmp",  # noqa: S108 - the container's own tmpfs
-            "--cpus",
-            "1",
-            "--name",
-            f"items-api-bench-{port}",
-        ]
-        command += [f"--env={key}={value}" for key, value in settings.items()]
-        started = time.monotonic()
-        subprocess.run([*command, IMAGE], capture_output=True, env=env, check=True)
+        name = f"items-api-bench-{port}"
+        settings = {**service_env(self.stage.database_url), "HOST": "127.0.0.1",
+                    "PORT": str(port), "WEB_CONCURRENCY": "1"}  # fmt: skip
+        requested = time.time()
+        tmpfs = "/tmp"  # noqa: S108 - the container's own tmpfs, as the chart mounts it
+        engine_out(
+            "run", "--rm", "-d", "--network", "host", "--read-only", "--tmpfs", tmpfs,
+            "--cpus", "1", "--name", name, *(f"--env={k}={v}" for k, v in settings.items()), IMAGE,
+        )  # fmt: skip
+        ready_at = None
         try:
-            ready = None
-            while time.monotonic() - started < 60:
-                try:
+            while time.time() - requested < 60:
+                with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                        ready = time.monotonic() - started
+                        ready_at = time.time()
                         break
-                except httpx.HTTPError:
-                    pass
                 time.sleep(0.02)
+            started_ns = engine_out("inspect", name, "--format", "{{.State.StartedAt.UnixNano}}")
         finally:
-            subprocess.run(
-                [engine, "rm", "-f", f"items-api-bench-{port}"],
-                capture_output=True,
-                env=env,
-                check=False,
-            )
+            engine_out("rm", "-f", name, check=False)
+        if ready_at is None:
+            self.figures["image_start_to_ready_s"] = figure("not ready within 60 s", "< 2", False)
+            return
+        from_start = ready_at - int(started_ns.stdout) / 1e9
         self.figures["image_start_to_ready_s"] = figure(
-            round(ready, 2) if ready else "did not become ready in 60 s",
-            f"< {START_TARGET_S} (includes creating the container)",
-            ready is not None and ready < START_TARGET_S,
+            round(from_start, 2), f"< {START_TARGET_S}", from_start < START_TARGET_S
         )
-        self.figures["image_size_mb"] = figure(round(int(size) / 1e6, 1))
+        self.figures["image_run_to_ready_s"] = figure(
+            round(ready_at - requested, 2), "(includes the engine creating the container)"
+        )
+        self.figures["image_size_mb"] = figure(round(size / 1e6, 1))
 
     def run(self) -> dict:
         started = time.monotonic()

@@ -190,6 +190,10 @@ def bench_markdown(results: dict) -> str:
             ],
         ),
         "",
+        "## Scenario (Locust)",
+        "",
+        _scenario_line(results["scenario"]),
+        "",
         "## Memory and start-up",
         "",
         *_table(
@@ -202,6 +206,16 @@ def bench_markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _scenario_line(scenario: dict) -> str:
+    latency = scenario["latency_ms"]
+    return (
+        f"The whole mix at {scenario['rate_target']:g} req/s ({scenario['users']} users), "
+        f"straight to our service: {scenario['requests']} requests, {scenario['errors']} "
+        f"errors, p50 {_ms(latency['p50'])} ms, p95 {_ms(latency['p95'])} ms, "
+        f"p99 {_ms(latency['p99'])} ms."
+    )
 
 
 def _yes(met: bool | None) -> str:
