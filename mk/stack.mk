@@ -3,7 +3,7 @@
 .PHONY: up down stack-status
 
 up: $(RUNTIME_STAMP) nginx-installed ## Run PostgreSQL, gunicorn (:8000) and nginx (:8080) locally [DATABASE_URL= to use yours]
-	@mk/local-stack up
+	@VENV_BIN=$(VENV_BIN) mk/local-stack up
 	@$(MAKE) nginx-up
 	@read -r email password < .local/admin-credentials; \
 	echo; \
