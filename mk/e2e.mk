@@ -9,7 +9,7 @@ E2E_NEXT_IMAGE = $(IMAGE_NAME):e2e-next
 E2E_DOWN ?=
 E2E_PYTEST_ARGS ?=
 
-.PHONY: e2e e2e-images e2e-postgres-image e2e-prometheus-image
+.PHONY: e2e e2e-images e2e-postgres-image e2e-prometheus-image lint-e2e
 
 e2e-postgres-image: ## PostgreSQL from Debian's packages on the local base, for the chart's bundled StatefulSet
 	@$(MAKE) base-image
@@ -37,3 +37,11 @@ e2e: $(DEV_STAMP) $(HELM) ## Cluster up, images in, the e2e scenarios on real po
 	  E2E_PROMETHEUS_IMAGE=$(E2E_PROMETHEUS_IMAGE) E2E_NEXT_TAG=$(lastword $(subst :, ,$(E2E_NEXT_IMAGE))) \
 	  $(VENV_BIN)/pytest -m e2e tests/e2e $(E2E_PYTEST_ARGS) || rc=$$?; \
 	  if $(if $(call is_set,$(E2E_DOWN)),true,false); then $(MAKE) cluster-down; fi; exit $$rc
+
+LINT_TARGETS += lint-e2e
+
+lint-e2e: $(DEV_STAMP) shellcheck-installed ## hadolint and shellcheck the e2e images, ruff over tests/e2e
+	$(VENV_BIN)/hadolint container/postgres/Dockerfile container/prometheus/Dockerfile
+	shellcheck container/postgres/entrypoint
+	$(VENV_BIN)/ruff check tests/e2e
+	$(VENV_BIN)/ruff format --check tests/e2e
