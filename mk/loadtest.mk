@@ -48,7 +48,7 @@ loadtest: $(DEV_STAMP) ## Locust headless at HOST= (default: make up's nginx); r
 	  *) echo "loadtest: locust failed (exit $$status); reports in $$out" >&2 ;; esac; \
 	exit $$status
 
-scaling: $(DEV_STAMP) wrk-installed ## Worker-scaling study under CPU quotas 1 and 2 (~12 min): loadtest/reports/worker-scaling.{json,md,png} [SCALING_ARGS=]
+scaling: $(DEV_STAMP) wrk-installed ## Worker-scaling study under CPU quotas 1 and 2 (~13 min): loadtest/reports/worker-scaling.{json,md,png} [SCALING_ARGS=]
 	$(VENV_BIN)/python -m loadtest.scaling $(SCALING_ARGS)
 
 bench: $(DEV_STAMP) wrk-installed nginx-installed ## Benchmark (~4 min): bare ASGI/FastAPI vs our stack, nginx, raw asyncpg; loadtest/reports/bench.{json,md} [BENCH_ARGS=]
