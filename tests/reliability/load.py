@@ -107,25 +107,32 @@ class Load:
         name = f"{self.name_prefix}{next(self._names):05d}"
         body = {"name": name, "price": "1.00", "tags": ["load"]}
         headers = {**self.headers, "Idempotency-Key": f"{name}-key"}
-        deadline = None
 
         def post(label: str) -> Outcome:
             return self._send(client, label, "POST", "/api/v1/items", json=body, headers=headers)
 
+        created = self._until_answered(lambda: post("create"))
+        if created is None or created.status != 201:
+            return
+        item_id = created.response.json()["id"]
+        self.acknowledged[name] = item_id
+        # A client that never saw that answer would send the same request again.
+        replay = self._until_answered(lambda: post("create-replay"))
+        if replay is not None and (replay.status != 201 or replay.response.json()["id"] != item_id):
+            self.replays_mismatched.append(f"{name}: {replay.status} {replay.detail}")
+
+    def _until_answered(self, attempt) -> Outcome | None:
+        """Repeat attempt() while the answer says "try again" (none, 503, or 409 while the
+        same key is in progress); None if it never settled before the retry window closed."""
+        deadline = None
         while True:
-            outcome = post("create")
-            if outcome.status == 201:
-                item_id = outcome.response.json()["id"]
-                self.acknowledged[name] = item_id
-                # A client that never saw this answer would send the same request again.
-                replay = post("create-replay")
-                if replay.status != 201 or replay.response.json()["id"] != item_id:
-                    self.replays_mismatched.append(f"{name}: {replay.status} {replay.detail}")
-                return
+            outcome = attempt()
+            if outcome.status not in (None, 409, 503):
+                return outcome
             if self._stopping.is_set():
                 deadline = deadline or time.monotonic() + CREATE_RETRY_S
                 if time.monotonic() > deadline:
-                    return
+                    return None
             time.sleep(RETRY_PAUSE_S)
 
     # Figures for assertions and the report.
