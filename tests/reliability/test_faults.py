@@ -57,6 +57,11 @@ def assert_clean_problems(failures) -> None:
     assert not [f for f in failures if "Traceback" in f.detail or "asyncpg" in f.detail]
 
 
+def describe(responses: list[httpx.Response]) -> str:
+    counts = Counter(response.status_code for response in responses)
+    return ", ".join(f"{count} x {status}" for status, count in sorted(counts.items()))
+
+
 def counter_total(metrics: str, name: str, labels: str = "") -> float:
     """Sum of a metric's samples (over every label set, or those containing `labels`)."""
     pattern = rf"^{name}(?:{{[^}}]*}})? (\S+)$"
@@ -308,8 +313,7 @@ def test_pool_exhaustion_queues_then_answers_503_never_hangs(postgres, seeded_da
         recovered_in_s=recovered_in,
         rows_acknowledged="-",
         rows_found="-",
-        notes=f"while locked: {Counter(r.status_code for r in while_locked)}; "
-        f"after release: {Counter(r.status_code for r in after_release)}; "
+        notes=f"{describe(while_locked)} while locked, {describe(after_release)} after release; "
         f"/readyz {ready_while_exhausted} while the pool was exhausted",
     )
     assert [r.status_code for r in while_locked] == [503] * (sent - capacity)
