@@ -62,7 +62,7 @@ def describe(responses: list[httpx.Response]) -> str:
     return ", ".join(f"{count} x {status}" for status, count in sorted(counts.items()))
 
 
-def counter_total(metrics: str, name: str, labels: str = "") -> float:
+def metric_sum(metrics: str, name: str, labels: str = "") -> float:
     """Sum of a metric's samples (over every label set, or those containing `labels`)."""
     pattern = rf"^{name}(?:{{[^}}]*}})? (\S+)$"
     return sum(
@@ -74,7 +74,7 @@ def counter_total(metrics: str, name: str, labels: str = "") -> float:
 
 def slow_in_progress(service: ServiceProcess) -> float:
     metrics = httpx.get(f"{service.url}/metrics", timeout=5).text
-    return counter_total(metrics, "http_requests_inprogress", 'handler="/api/v1/slow"')
+    return metric_sum(metrics, "http_requests_inprogress", 'handler="/api/v1/slow"')
 
 
 def upstreams(services: list[ServiceProcess]) -> str:
@@ -319,6 +319,6 @@ def test_pool_exhaustion_queues_then_answers_503_never_hangs(postgres, seeded_da
     assert [r.status_code for r in while_locked] == [503] * (sent - capacity)
     assert {r.headers["content-type"] for r in while_locked} == {PROBLEM}
     assert [r.status_code for r in after_release] == [200] * capacity
-    assert counter_total(metrics, "db_pool_timeouts_total") == sent - capacity
+    assert metric_sum(metrics, "db_pool_timeouts_total") == sent - capacity
     # Readiness asks whether the database answers, not whether the pool is free.
     assert ready_while_exhausted == 200
