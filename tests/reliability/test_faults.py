@@ -238,7 +238,8 @@ def test_database_outage_gives_fast_503s_and_recovers_without_restart(
         load,
         fault=restarted,
         rows_found=found,
-        notes=f"/readyz 503 after {unready_in} s, 200 again {ready_in} s after restart; "
+        notes=f"/readyz 503 after {unready_in} s, 200 again {ready_in} s after PostgreSQL "
+        f"accepted connections again (recovery counted from then too); "
         f"/livez {Counter(livez)[200]}/{len(livez)} 200; failures: "
         + ", ".join(f"{count} x {status}" for status, count in statuses.items()),
     )
