@@ -62,7 +62,7 @@ def new_pod_template(directory: Path, n: int) -> str:
 def deploy_under_load(values: list[str], timeout: int = 300) -> tuple:
     """`make deploy` while steady load runs through the Service, kept running until the old
     pods are gone (a rollout is over for clients only when nothing terminates any more)."""
-    with Load(service_url(), workers=4, pause=0.02) as load:
+    with Load(service_url()) as load:
         time.sleep(3)
         run = make("deploy", VALUES=" ".join(values), DEPLOY_TIMEOUT=str(timeout))
         wait_for("the old pods to be gone", lambda: settled(REPLICAS), timeout=120)
@@ -281,7 +281,7 @@ def test_kubelet_restarts_the_container_and_the_service_keeps_answering(report, 
         status = pod["status"]["containerStatuses"][0]
         return status["restartCount"] > restarts and is_ready(pod) and status
 
-    with Load(service_url(), workers=4, pause=0.02) as load:
+    with Load(service_url()) as load:
         time.sleep(3)
         disrupted = time.time()
         disrupt(victim)
