@@ -1,7 +1,6 @@
 """schemathesis against the real service's OpenAPI document: every operation, authenticated,
 a fixed number of seeded examples each. No 5xx and no response outside the schema."""
 
-import os
 from collections.abc import Iterator
 
 import httpx
@@ -10,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from tests.conftest import TEMPLATE_DB, create_admin, make_settings
+from tests.conftest import make_settings, service_on_own_database
 from tests.reliability.conftest import token_for
 from tests.support.postgres import PostgresServer
 from tests.support.service import ServiceProcess
@@ -28,13 +27,8 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def service(postgres: PostgresServer) -> Iterator[ServiceProcess]:
     """One service for every operation: examples write into one database of their own."""
-    database_url = postgres.create_database(f"fuzz_{os.getpid()}", TEMPLATE_DB)
-    create_admin(database_url)
-    service = ServiceProcess(database_url).start(timeout=90)
-    try:
+    with service_on_own_database(postgres, "fuzz") as service:
         yield service
-    finally:
-        service.close()
 
 
 @pytest.fixture(scope="module")
