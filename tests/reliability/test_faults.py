@@ -323,3 +323,27 @@ def test_pool_exhaustion_queues_then_answers_503_never_hangs(postgres, seeded_da
     assert metric_sum(metrics, "db_pool_timeouts_total") == sent - capacity
     # Readiness asks whether the database answers, not whether the pool is free.
     assert ready_while_exhausted == 200
+
+
+def test_statement_timeout_behind_a_lock_is_a_503(postgres, seeded_database, report):
+    service = ServiceProcess(seeded_database, DB_STATEMENT_TIMEOUT_MS="500")
+    try:
+        service.start(timeout=START_TIMEOUT_S)
+        with table_locked(postgres, seeded_database, "items"):
+            while_locked = [httpx.get(f"{service.url}/api/v1/items", timeout=30) for _ in range(3)]
+        after_release = [httpx.get(f"{service.url}/api/v1/items", timeout=30)]
+    finally:
+        service.close()
+
+    report.record(
+        "statement timeout (table locked longer than DB_STATEMENT_TIMEOUT_MS=500)",
+        requests_sent=len(while_locked) + len(after_release),
+        failed=sum(r.status_code != 200 for r in while_locked + after_release),
+        recovered_in_s="-",
+        rows_acknowledged="-",
+        rows_found="-",
+        notes=f"{describe(while_locked)} while locked, {describe(after_release)} after release",
+    )
+    assert [r.status_code for r in while_locked] == [503] * len(while_locked)
+    assert {r.headers["content-type"] for r in while_locked} == {PROBLEM}
+    assert [r.status_code for r in after_release] == [200]
