@@ -36,15 +36,8 @@ LINT_TARGETS += lint-image
 TEST_DEPS += image-for-tests
 
 .PHONY: container-tools base-image image image-lock run-image lint-image image-for-tests
-container-tools: ## Install podman, runc and debootstrap with apt when missing (root only)
-	@missing=; for tool in podman runc debootstrap; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "container-tools: installing$$missing with apt"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	else \
-	  echo "container-tools: missing$$missing; install with: sudo apt-get install$$missing" >&2; exit 1; \
-	fi
+container-tools: ## Install podman, runc and debootstrap with apt when missing
+	@mk/apt-install podman runc debootstrap
 
 base-image: container-tools ## Debootstrap the local Debian base once (cached in ~/.cache/items-api/images)
 	@container/debian-base $(BASE_SUITE) $(BASE_IMAGE_LOCAL) $(BASE_ARCHIVE) $(BASE_PACKAGES)

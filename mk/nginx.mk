@@ -17,14 +17,8 @@ LINT_TARGETS += lint-nginx
 TEST_DEPS += nginx-installed $(HELM) nginx-image-for-tests
 
 .PHONY: nginx-installed nginx-render lint-nginx nginx-up nginx-down nginx-image nginx-image-for-tests
-nginx-installed: ## Install Debian's nginx with apt when missing (root only)
-	@if [ -x "$(NGINX)" ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "nginx-installed: installing nginx with apt"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; \
-	else \
-	  echo "nginx-installed: nginx is missing; install it with: sudo apt-get install nginx" >&2; exit 1; \
-	fi
+nginx-installed: ## Install Debian's nginx with apt when missing
+	@[ -x "$(NGINX)" ] || mk/apt-install nginx
 
 # Self-signed, for the TLS rendering's nginx -t and the live HTTPS tests only.
 $(NGINX_TLS_CERT):

@@ -10,14 +10,8 @@ EKS_CLUSTER ?=
 LINT_TARGETS += lint-workflows
 
 .PHONY: lint-workflows shellcheck-installed ci-image-meta ci-ghcr-values ci-kubeconfig-eks
-shellcheck-installed: ## Install Debian's shellcheck with apt when missing (root only)
-	@command -v shellcheck >/dev/null && exit 0; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "shellcheck-installed: installing shellcheck with apt"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; \
-	else \
-	  echo "shellcheck-installed: shellcheck is missing; install with: sudo apt-get install shellcheck" >&2; exit 1; \
-	fi
+shellcheck-installed: ## Install Debian's shellcheck with apt when missing
+	@command -v shellcheck >/dev/null || mk/apt-install shellcheck
 
 lint-workflows: shellcheck-installed $(ACTIONLINT) ## actionlint, with shellcheck on every run: block, over .github/workflows (zero findings)
 	$(ACTIONLINT) -no-color -shellcheck="$$(command -v shellcheck)"
