@@ -19,17 +19,20 @@ async def login_for_access_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
     user = await crud.get_user_by_email(session, form.username)
-    # argon2 is deliberately slow; verifying off the event loop keeps other requests moving.
-    valid = await run_in_threadpool(
-        verify_password, form.password, user.hashed_password if user else None
-    )
-    if user is None or not valid or not user.is_active:
+    hashed = user.hashed_password if user else None
+    active = user is not None and user.is_active
+    user_id = user.id if user else None
+    # argon2 is deliberately slow: hand the connection back to the pool first, and verify off
+    # the event loop, so a burst of logins starves neither the pool nor other requests.
+    await session.close()
+    valid = await run_in_threadpool(verify_password, form.password, hashed)
+    if not valid or not active:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail="Incorrect email or password.",
             headers={"WWW-Authenticate": "Bearer"},
         )
     token = create_access_token(
-        str(user.id), settings.JWT_SECRET.get_secret_value(), settings.ACCESS_TOKEN_EXPIRE_MINUTES
+        str(user_id), settings.JWT_SECRET.get_secret_value(), settings.ACCESS_TOKEN_EXPIRE_MINUTES
     )
     return Token(access_token=token)
