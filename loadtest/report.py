@@ -118,6 +118,11 @@ def scaling_markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _slot(model: dict) -> tuple[bool, int]:
+    """Where a model sits on the chart's x axis: gunicorn by worker count, uvicorn last."""
+    return model["workers"] is None, model["workers"] or 0
+
+
 def scaling_plot(results: dict, path: Path) -> None:
     import matplotlib
 
@@ -129,25 +134,28 @@ def scaling_plot(results: dict, path: Path) -> None:
         2, len(workloads), figsize=(4.2 * len(workloads), 7.5), squeeze=False
     )
     width = 0.8 / len(results["limits"])
+    # Models differ per limit (2 x limit + 1 ...): one slot per model across all limits.
+    slots = sorted({_slot(m) for limit in results["limits"] for m in limit["models"]})
+    labels = [("uvicorn 1" if plain else f"gunicorn {workers}") for plain, workers in slots]
     for column, name in enumerate(workloads):
         for index, limit in enumerate(results["limits"]):
-            labels = [model["model"].split(" (")[0] for model in limit["models"]]
-            positions = [x + index * width for x in range(len(labels))]
-            rps = [model["saturation"][name]["rps"] for model in limit["models"]]
-            p95 = [model["fixed_rate"][name]["latency_ms"]["p95"] for model in limit["models"]]
+            models = limit["models"]
+            positions = [slots.index(_slot(m)) + index * width for m in models]
+            rps = [m["saturation"][name]["rps"] for m in models]
+            p95 = [m["fixed_rate"][name]["latency_ms"]["p95"] for m in models]
             tag = f"{limit['cpus']} CPU"
             axes[0][column].bar(positions, rps, width, label=tag)
             axes[1][column].bar(
                 positions, p95, width, label=f"{tag} @{limit['fixed_rates'][name]:g}/s"
             )
-            for row in (0, 1):
-                axes[row][column].set_xticks(
-                    [x + width * (len(results["limits"]) - 1) / 2 for x in range(len(labels))],
-                    labels,
-                    rotation=30,
-                    ha="right",
-                    fontsize=8,
-                )
+        for row in (0, 1):
+            axes[row][column].set_xticks(
+                [x + width * (len(results["limits"]) - 1) / 2 for x in range(len(labels))],
+                labels,
+                rotation=30,
+                ha="right",
+                fontsize=8,
+            )
         axes[0][column].set_title(f"{name}: saturation req/s")
         axes[1][column].set_title(f"{name}: p95 ms at a fixed rate")
         for row in (0, 1):
