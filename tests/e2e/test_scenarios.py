@@ -420,7 +420,8 @@ def test_hpa_scales_out_under_load_and_back_in(report, overlays):
         count = kubectl_json("-n", NAMESPACE, "get", "hpa", RELEASE)["status"].get(
             "currentReplicas", 0
         )
-        if not timeline or timeline[-1][1] != count:
+        # 0 until the HPA has read its first metrics.
+        if count and (not timeline or timeline[-1][1] != count):
             timeline.append((time.time(), count))
         return count
 
