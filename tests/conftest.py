@@ -24,7 +24,8 @@ def postgres() -> Iterator[PostgresServer]:
     """One throwaway server for the test session, with a migrated template database."""
     from app.core.migrations import upgrade
 
-    with tempfile.TemporaryDirectory(prefix="items-api-pg-") as base:
+    # A server stopped in "immediate" mode may still be unlinking WAL as the folder goes.
+    with tempfile.TemporaryDirectory(prefix="items-api-pg-", ignore_cleanup_errors=True) as base:
         os.chmod(base, 0o755)
         server = PostgresServer(Path(base))
         server.init()

@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from app.api.main import api_router
+from app.api.main import include_api
 from app.api.routes import ops
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_probe_engine, create_sessionmaker
@@ -44,7 +44,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = create_engine(settings)
     app.state.probe_engine = create_probe_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
-    app.state.head_revision = head_revision()
     app.state.shutting_down = False
     DB_POOL_SIZE.set(settings.DB_POOL_SIZE)
     APP_BUILD_INFO.labels(settings.APP_VERSION, settings.GIT_SHA).set(1)
@@ -72,9 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.shutting_down = False
+    # Read while the app is built: under gunicorn's preload that is once, in the master, so
+    # alembic's modules are shared by the workers instead of loaded into each of them.
+    app.state.head_revision = head_revision()
     install_problem_handlers(app)
     app.include_router(ops.router)
-    app.include_router(api_router, prefix="/api/v1")
+    include_api(app)
     instrument(app, settings.METRICS_EXCLUDE_PATHS)
 
     # add_middleware wraps: the last added runs first on the way in.
