@@ -253,6 +253,14 @@ def test_bundled_postgresql_for_dev_migrates_from_the_pods():
     assert one(docs, "Job", MIGRATE)["metadata"]["annotations"]["helm.sh/hook"] == "pre-upgrade"
 
 
+def test_a_new_app_version_leaves_the_bundled_postgresql_pod_alone():
+    def database_pod_template(tag: str) -> dict:
+        docs = render(*env_values("dev"), "--set", f"image.tag={tag}")
+        return one(docs, "StatefulSet", f"{RELEASE}-postgresql")["spec"]["template"]
+
+    assert database_pod_template("1.0.0-aaaaaaa") == database_pod_template("1.0.1-bbbbbbb")
+
+
 def test_bundled_postgresql_keeps_its_data_on_a_pvc_by_default():
     docs = render(*SECRETS, "--set", "config.environment=test", "--set", "postgresql.enabled=true",
                   "--set", "postgresql.auth.password=pw")  # fmt: skip

@@ -516,10 +516,6 @@ def test_network_policies_are_accepted_by_the_api_server(report):
     assert len(names) == 2, accepted
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chart: the bundled PostgreSQL's pod template carries app.kubernetes.io/version",
-)
 def test_an_app_version_change_leaves_the_database_pod_alone(report):
     """The bundled PostgreSQL keeps its data in an emptyDir here (no volume provisioner): a
     deploy of a new app version must not replace its pod."""
