@@ -42,7 +42,12 @@ class ServiceProcess:
             start_new_session=True,
         )  # fmt: skip
         if wait:
-            wait_for_http(f"{self.url}/readyz", timeout=timeout, process=self.process)
+            try:
+                wait_for_http(f"{self.url}/readyz", timeout=timeout, process=self.process)
+            except BaseException:
+                # The caller never gets an object to close: stop it here or it outlives the run.
+                self.stop()
+                raise
         return self
 
     def worker_pids(self) -> list[int]:
