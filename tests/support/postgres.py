@@ -30,12 +30,12 @@ class PostgresServer:
         self.bindir = postgres_bindir()
         self._as_postgres_user = os.geteuid() == 0
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess:
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self._as_postgres_user:
-            # PostgreSQL refuses to run as root.
+            # PostgreSQL's tools, pg_ctl included, refuse to run as root.
             command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, check=True, capture_output=True, text=True)
+        return subprocess.run(command, check=check, capture_output=True, text=True)
 
     def init(self) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
@@ -64,11 +64,7 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop")
 
     def is_running(self) -> bool:
-        status = subprocess.run(
-            [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "status"],
-            capture_output=True,
-        )
-        return status.returncode == 0
+        return self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False).returncode == 0
 
     def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
         return f"{driver}://{self.user}@127.0.0.1:{self.port}/{database}"
