@@ -52,3 +52,16 @@ def test_workload_endpoints(client):
     with client.websocket_connect("/api/v1/ws/echo") as websocket:
         websocket.send_text("hello")
         assert websocket.receive_text() == "hello"
+
+
+def test_a_database_closed_to_connections_is_a_503_problem(client, postgres, database_url):
+    name = database_url.rsplit("/", 1)[1]
+    postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
+    postgres.psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname='{name}'")
+    response = client.get("/api/v1/items")
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/livez").status_code == 200
+    postgres.psql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
+    assert client.get("/api/v1/items").status_code == 200

@@ -111,9 +111,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 # SQLSTATE classes that mean the database cannot serve right now, not a bug in the request:
-# 08 connection exception, 53 insufficient resources (too many connections), 57 operator
+# 08 connection exception, 53 insufficient resources (too many connections), 55 object not in
+# prerequisite state (a database closed to connections, a lock not available), 57 operator
 # intervention (statement_timeout's cancel, shutdown, "the database system is starting up").
-UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "55", "57")
 
 
 async def _dbapi_error(request: Request, error: sa_exc.DBAPIError) -> JSONResponse:
