@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.kube import run_kubectl
+
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "cluster"
 VERSIONS = dict(
@@ -27,17 +29,7 @@ KUBECONFIG = ROOT / ".local/cluster/admin.kubeconfig"
 
 def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: float = 60) -> str:
     """Runs kubectl against the project's cluster and returns its output."""
-    result = subprocess.run(
-        [str(KUBECTL), "--kubeconfig", str(KUBECONFIG), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
+    return run_kubectl(KUBECTL, KUBECONFIG, *args, stdin=stdin, check=check, timeout=timeout)
 
 
 def kubectl_json(*args: str) -> dict:

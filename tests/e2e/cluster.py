@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.kube import run_kubectl
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBECONFIG = Path(os.environ.get("KUBECONFIG") or ROOT / ".local/cluster/admin.kubeconfig")
 KUBECTL = os.environ.get("E2E_KUBECTL", "kubectl")
@@ -21,17 +23,7 @@ NEXT_TAG = os.environ.get("E2E_NEXT_TAG", "e2e-next")
 
 
 def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: float = 60) -> str:
-    result = subprocess.run(
-        [KUBECTL, "--kubeconfig", str(KUBECONFIG), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
+    return run_kubectl(KUBECTL, KUBECONFIG, *args, stdin=stdin, check=check, timeout=timeout)
 
 
 def kubectl_json(*args: str) -> dict:
