@@ -65,7 +65,15 @@ start() {
     echo "$BASHPID" >"$cg/cgroup.procs"
     exec setsid nsenter --net="/run/netns/$NETNS" -- "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null
   ) &
-  echo $! >"$STATE/pids/$name.pid"
+  local pid=$!
+  echo "$pid" >"$STATE/pids/$name.pid"
+  # The child puts itself into the cgroup; until it has, `alive` would call it dead. On an
+  # idle machine the caller otherwise wins that race and reports a healthy part as exited.
+  local tries
+  for tries in $(seq 1 100); do
+    alive "$name" || { kill -0 "$pid" 2>/dev/null && sleep 0.05 && continue; }
+    break
+  done
 }
 
 # wait_for NAME SECONDS COMMAND...: polls COMMAND until it succeeds; if NAME's process dies
