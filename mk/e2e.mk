@@ -30,12 +30,13 @@ e2e-images: e2e-postgres-image e2e-prometheus-image ## Build the app, PostgreSQL
 	@podman tag $(IMAGE_DEV) $(E2E_NEXT_IMAGE)
 	@$(MAKE) cluster-images CLUSTER_IMAGES="$(IMAGE_DEV) $(E2E_NEXT_IMAGE) $(E2E_POSTGRES_IMAGE) $(E2E_PROMETHEUS_IMAGE)"
 
-e2e: $(DEV_STAMP) $(HELM) ## Cluster up, images in, the e2e scenarios on real pods, report in .local/reports/e2e.*
+e2e: $(DEV_STAMP) $(HELM) ## Cluster up, images in, the e2e scenarios on real pods (report in .local/reports/e2e.*), then the cluster and deploy-tool tests that need a real API server
 	@$(MAKE) cluster-up >/dev/null
 	@$(MAKE) e2e-images
 	@rc=0; E2E=1 KUBECONFIG=$(CLUSTER_KUBECONFIG) E2E_KUBECTL=$(KUBECTL) \
 	  E2E_PROMETHEUS_IMAGE=$(E2E_PROMETHEUS_IMAGE) E2E_NEXT_TAG=$(lastword $(subst :, ,$(E2E_NEXT_IMAGE))) \
 	  $(VENV_BIN)/pytest -m e2e tests/e2e $(E2E_PYTEST_ARGS) || rc=$$?; \
+	  $(VENV_BIN)/pytest -m cluster tests/cluster tests/deploy || rc=$$?; \
 	  if $(if $(call is_set,$(E2E_DOWN)),true,false); then $(MAKE) cluster-down; fi; exit $$rc
 
 LINT_TARGETS += lint-e2e
