@@ -5,7 +5,8 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from deployctl.errors import ExitCode
@@ -57,27 +58,36 @@ def test_closed_port_is_unreachable_and_names_the_server_and_context(tmp_path, c
     )
 
 
-@pytest.fixture
-def hang_up_server() -> Iterator[int]:
-    """Accepts connections and closes them at once: a port that is not an API server."""
+@contextmanager
+def loopback_server(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A loopback port whose every connection goes to handle, in a background thread."""
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
     stop = threading.Event()
 
     def serve() -> None:
-        listener.settimeout(0.2)
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
-            conn.close()
+            handle(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    listener.close()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+@pytest.fixture
+def hang_up_server() -> Iterator[int]:
+    """Accepts connections and closes them at once: a port that is not an API server."""
+    with loopback_server(lambda conn: conn.close()) as port:
+        yield port
 
 
 @pytest.mark.slow
@@ -153,27 +163,15 @@ def tls_server_with_unknown_ca(tmp_path) -> Iterator[int]:
     )  # fmt: skip
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            try:
-                context.wrap_socket(conn, server_side=True).close()
-            except (ssl.SSLError, OSError):
-                conn.close()
+    def handshake(conn: socket.socket) -> None:
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            conn.close()
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    listener.close()
+    with loopback_server(handshake) as port:
+        yield port
 
 
 def test_a_server_certificate_the_kubeconfig_does_not_trust(tmp_path, tls_server_with_unknown_ca):
