@@ -2,12 +2,14 @@
 
 Kubernetes turns `resources.limits.cpu` into a CFS quota on the pod's cgroup: per 100 ms
 period the group may run `limit x 100 ms` of CPU time on any cores, then it is throttled
-until the next period. `CfsBudget` makes such a group under the cgroup v1 cpu controller
-(or a cgroup v2 child with cpu.max) and starts processes inside it; where no cgroup is
+until the next period. A container engine's `--cpus` does the same (and `--memory` sets the
+memory limit); `ContainerBudget` reads back the groups the engine made for a container.
+Without an engine, `CfsBudget` makes such a group under the cgroup v1 cpu controller (or a
+cgroup v2 child with cpu.max) and starts host processes inside it; where no cgroup is
 writable, `AffinityBudget` pins the processes to `limit` cores instead. That caps CPU the
 same way on average but never throttles, so reports say which one was used.
 
-The group also gets the largest cpu.shares/cpu.weight: on a machine shared with other work
+The groups also get the largest cpu.shares/cpu.weight: on a machine shared with other work
 the quota, not the neighbours, should be what limits the service.
 """
 
@@ -36,10 +38,50 @@ def _v1_cpu_mount(root: Path) -> Path | None:
     return None
 
 
-class CfsBudget:
+def _rmdir_once_empty(path: Path) -> None:
+    """A group can only go once it is empty; the caller has stopped its processes, but
+    exiting ones may linger for a moment."""
+    if not path.exists():
+        return
+    for _ in range(50):
+        try:
+            path.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
+    path.rmdir()
+
+
+class CgroupReadings:
+    """What the kernel holds for one cpu cgroup (`path`): its quota, members, throttling."""
+
+    path: Path
+    v2: bool
+
+    def quota_cpus(self) -> float:
+        """The limit as the kernel holds it, read back from the group."""
+        if self.v2:
+            quota, period = (self.path / "cpu.max").read_text().split()
+        else:
+            quota = (self.path / "cpu.cfs_quota_us").read_text()
+            period = (self.path / "cpu.cfs_period_us").read_text()
+        return int(quota) / int(period)
+
+    def pids(self) -> list[int]:
+        return [int(pid) for pid in (self.path / "cgroup.procs").read_text().split()]
+
+    def throttled_s(self) -> float:
+        """Seconds the group has been held back by its quota so far."""
+        fields = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines())
+        if self.v2:
+            return int(fields.get("throttled_usec", 0)) / 1e6
+        return int(fields.get("throttled_time", 0)) / 1e9
+
+
+class CfsBudget(CgroupReadings):
     """A fresh cgroup with a CFS quota of `cpus` CPUs; processes join it before they exec."""
 
-    kind = "cgroup CFS quota"
+    kind = "host cgroup CFS quota"
 
     def __init__(self, cpus: float, name: str, root: Path = CGROUP_ROOT) -> None:
         self.cpus = cpus
@@ -61,15 +103,6 @@ class CfsBudget:
     def describe(self) -> str:
         return f"{self.kind} {self.cpus:g} CPU ({self.path})"
 
-    def quota_cpus(self) -> float:
-        """The limit as the kernel holds it, read back from the group."""
-        if self.v2:
-            quota, period = (self.path / "cpu.max").read_text().split()
-        else:
-            quota = (self.path / "cpu.cfs_quota_us").read_text()
-            period = (self.path / "cpu.cfs_period_us").read_text()
-        return int(quota) / int(period)
-
     def preexec(self) -> None:
         """For subprocess.Popen(preexec_fn=...): the child and all it forks run in the group."""
         (self.path / "cgroup.procs").write_text(str(os.getpid()))
@@ -77,28 +110,38 @@ class CfsBudget:
     def add(self, pid: int) -> None:
         (self.path / "cgroup.procs").write_text(str(pid))
 
-    def pids(self) -> list[int]:
-        return [int(pid) for pid in (self.path / "cgroup.procs").read_text().split()]
-
-    def throttled_s(self) -> float:
-        """Seconds the group has been held back by its quota so far."""
-        fields = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines())
-        if self.v2:
-            return int(fields.get("throttled_usec", 0)) / 1e6
-        return int(fields.get("throttled_time", 0)) / 1e9
-
     def close(self) -> None:
-        # A group can only go once it is empty; the caller has stopped its processes, but
-        # exiting ones may linger for a moment.
-        if not self.path.exists():
-            return
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.path.rmdir()
+        _rmdir_once_empty(self.path)
+
+
+class ContainerBudget(CgroupReadings):
+    """The cgroups an engine made for a container from `--cpus`/`--memory`, found through
+    the container's PID 1: what the kernel enforces on it, read back rather than assumed."""
+
+    def __init__(self, pid: int, kind: str, root: Path = CGROUP_ROOT) -> None:
+        self.kind = kind
+        groups = {}
+        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(","):
+                groups[controller] = path.lstrip("/")
+        mount = _v1_cpu_mount(root)
+        self.v2 = mount is None
+        if self.v2:
+            self.path = self.memory_path = root / groups[""]
+        else:
+            self.path = mount / groups["cpu"]
+            self.memory_path = root / "memory" / groups["memory"]
+
+    def memory_limit_mb(self) -> float:
+        if self.v2:
+            return int((self.memory_path / "memory.max").read_text()) / 2**20
+        return int((self.memory_path / "memory.limit_in_bytes").read_text()) / 2**20
+
+    def describe(self) -> str:
+        return (
+            f"{self.kind} {self.quota_cpus():g} CPU, {self.memory_limit_mb():g} MiB ({self.path})"
+        )
 
 
 class AffinityBudget:
@@ -171,3 +214,22 @@ class Unlimited:
             for pid in (self.path / "cgroup.procs").read_text().split():
                 (self.path.parent / "cgroup.procs").write_text(pid)
             self.path.rmdir()
+
+
+class EngineParent(Unlimited):
+    """The parent group (`--cgroup-parent`) of the study's containers, with the highest share.
+    The engine (cgroupfs manager) adds the same path under every controller, with a child for
+    its monitor processes (conmon); close() removes them all once the containers are gone."""
+
+    def __init__(self, name: str, root: Path = CGROUP_ROOT) -> None:
+        super().__init__(name, root)
+        self.root = root
+
+    def close(self) -> None:
+        if self.path is None:
+            return
+        # cgroup v1: one such group per controller; v2: the one, self.path.
+        for group in dict.fromkeys([self.path, *self.root.glob(f"*/{self.path.name}")]):
+            for child in group.glob("*/"):
+                _rmdir_once_empty(child)
+            _rmdir_once_empty(group)

@@ -1,4 +1,5 @@
-"""Processes under test: start inside a budget, time start-to-ready, measure memory, stop."""
+"""Processes under test, on the host inside a budget or as the image under the engine's
+limits: start, time start-to-ready, measure memory, stop."""
 
 import contextlib
 import os
@@ -9,6 +10,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+from loadtest.budget import ContainerBudget
+from tests.support.container import HARDENED, WAIT_CEILING_S, Engine, run_detached
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -37,6 +41,17 @@ def memory_mb(pid: int) -> dict[str, float]:
         key, value, *_ = line.split()
         fields[key.rstrip(":")] = int(value)
     return {"rss_mb": fields["Rss"] / 1024, "pss_mb": fields["Pss"] / 1024}
+
+
+def memory_of(pids: list[int], workers: list[int]) -> dict[str, float]:
+    """Totals over `pids`, and the mean per serving worker."""
+    per_process = {pid: memory_mb(pid) for pid in pids}
+    return {
+        "rss_mb_total": sum(m["rss_mb"] for m in per_process.values()),
+        "pss_mb_total": sum(m["pss_mb"] for m in per_process.values()),
+        "rss_mb_per_worker": sum(per_process[p]["rss_mb"] for p in workers) / len(workers),
+        "processes": len(pids),
+    }
 
 
 class Server:
@@ -86,16 +101,7 @@ class Server:
         return tree[1:] or tree
 
     def memory(self) -> dict[str, float]:
-        """Totals over the whole tree, and the mean per serving worker."""
-        tree = descendants(self.process.pid)
-        per_process = {pid: memory_mb(pid) for pid in tree}
-        workers = self.workers()
-        return {
-            "rss_mb_total": sum(m["rss_mb"] for m in per_process.values()),
-            "pss_mb_total": sum(m["pss_mb"] for m in per_process.values()),
-            "rss_mb_per_worker": sum(per_process[p]["rss_mb"] for p in workers) / len(workers),
-            "processes": len(tree),
-        }
+        return memory_of(descendants(self.process.pid), self.workers())
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -108,6 +114,81 @@ class Server:
             self.process.wait()
 
     def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+class NotReady(RuntimeError):
+    """The container exited, or never answered, before /readyz; the message has its log."""
+
+
+class ContainerServer:
+    """The service's image run as a pod runs it (hardened, the chart's securityContext) on
+    the host's loopback, under `--cpus` and `--memory` with no swap, as on a Kubernetes node."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        image: str,
+        name: str,
+        *,
+        port: int,
+        cpus: float,
+        memory_mb: int,
+        env: dict[str, str],
+        options: tuple[str, ...] = (),
+        args: tuple[str, ...] = (),
+    ) -> None:
+        self.engine, self.image, self.name, self.port = engine, image, name, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.options = (
+            *HARDENED,
+            f"--cpus={cpus:g}",
+            f"--memory={memory_mb}m",
+            f"--memory-swap={memory_mb}m",
+            *options,
+        )
+        self.env, self.args = env, args
+        self.container = None
+        self.budget: ContainerBudget | None = None
+        self.start_to_ready_s: float | None = None
+
+    def start(self, timeout: float = WAIT_CEILING_S) -> "ContainerServer":
+        self.container = run_detached(
+            self.engine, self.image, self.name, self.port, *self.options,
+            env=self.env, args=self.args,
+        )  # fmt: skip
+        try:
+            self.start_to_ready_s = self.container.wait_until_ready(timeout)
+        except AssertionError as error:
+            self.stop()
+            raise NotReady(f"{self.name}: {error}") from None
+        self.budget = ContainerBudget(
+            self.container.host_pid(), f"{self.engine.command} --cpus/--memory"
+        )
+        return self
+
+    def worker_plan(self) -> dict | None:
+        """The worker count and its source as gunicorn logged them at startup (None: the
+        container runs no gunicorn)."""
+        keys = ("workers", "source", "cpus", "memory_limit_mb")
+        for record in self.container.log_records():
+            if "workers" in record:
+                return {key: record[key] for key in keys}
+        return None
+
+    def memory(self) -> dict[str, float]:
+        """Over every process in the container's cgroup; workers: PID 1's children, if any."""
+        tree = descendants(self.container.host_pid())
+        return memory_of(self.budget.pids(), tree[1:] or tree)
+
+    def stop(self) -> None:
+        if self.container is not None:
+            self.container.remove()
+
+    def __enter__(self) -> "ContainerServer":
         return self.start()
 
     def __exit__(self, *_exc) -> None:
@@ -134,23 +215,27 @@ def uvicorn_service(port: int, database_url: str, budget, log_config: Path, **en
     """One plain uvicorn process, as FastAPI's docs suggest for containers on Kubernetes."""
     return Server(
         "uvicorn x1",
-        [
-            str(VENV_BIN / "uvicorn"),
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-config",
-            str(log_config),
-            "--timeout-keep-alive",
-            "75",
-        ],
+        [str(VENV_BIN / "uvicorn"), *uvicorn_args(port, log_config)],
         port=port,
         budget=budget,
         env={**service_env(database_url), **env},
     )
+
+
+def uvicorn_args(port: int, log_config: Path) -> list[str]:
+    """`uvicorn` with the app's JSON logging and gunicorn's keep-alive, no access log."""
+    return [
+        "app.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-config",
+        str(log_config),
+        "--timeout-keep-alive",
+        "75",
+    ]
 
 
 def service_env(database_url: str) -> dict[str, str]:

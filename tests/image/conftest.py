@@ -8,115 +8,39 @@ import itertools
 import json
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.container import (  # noqa: F401 (REPO, WAIT_CEILING_S: for the tests)
+    HARDENED,
+    IMAGE,
+    REPO,
+    WAIT_CEILING_S,
+    Container,
+    Engine,
+    NoEngine,
+    find_engine,
+    run_detached,
+)
 from tests.support.net import free_port
 from tests.support.service import TEST_JWT_SECRET
 
-REPO = Path(__file__).resolve().parents[2]
-IMAGE = os.environ.get("ITEMS_API_IMAGE", "localhost/items-api:dev")
-# What a Kubernetes pod with the chart's securityContext gets: no root filesystem writes,
-# no capabilities, no privilege escalation, a memory-backed /tmp.
-HARDENED = (
-    "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
-    "--security-opt", "no-new-privileges",
-)  # fmt: skip
-os.environ.setdefault("CONTAINERS_CONF", str(REPO / "container" / "containers.conf"))
-
-# A ceiling, not an expectation: on a 2-core machine shared with other builds, start to
-# ready has taken 15 s.
-WAIT_CEILING_S = 90.0
 _names = itertools.count()
 # Figures the session measured, printed after the test summary.
 FIGURES: dict[str, str] = {}
 
 
-@dataclass(frozen=True)
-class Engine:
-    command: str
-
-    def __call__(self, *args: str, check: bool = True, timeout: float = 120):
-        result = subprocess.run(
-            [self.command, *args], capture_output=True, text=True, timeout=timeout
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"{self.command} {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
-            )
-        return result
-
-
-@dataclass
-class Container:
-    engine: Engine
-    name: str
-    url: str
-    started_at: float = field(default_factory=time.monotonic)
-
-    def state(self, key: str) -> str:
-        return self.engine("inspect", "--format", f"{{{{.State.{key}}}}}", self.name).stdout.strip()
-
-    def running(self) -> bool:
-        return self.state("Running") == "true"
-
-    def logs(self) -> str:
-        result = self.engine("logs", self.name, check=False)
-        return result.stdout + result.stderr
-
-    def log_records(self) -> list[dict]:
-        records = []
-        for line in self.logs().splitlines():
-            if line.startswith("{"):
-                records.append(json.loads(line))
-        return records
-
-    def wait_until_ready(self, timeout: float = WAIT_CEILING_S) -> float:
-        """Seconds from `run` to /readyz 200; fails early if the container exits."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(f"{self.url}/readyz", timeout=2)
-                if response.status_code == 200:
-                    return time.monotonic() - self.started_at
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-            except httpx.HTTPError as error:
-                last = repr(error)
-                if not self.running():
-                    raise AssertionError(f"container exited before ready:\n{self.logs()}") from None
-            time.sleep(0.05)
-        raise AssertionError(f"not ready within {timeout}s (last: {last}):\n{self.logs()}")
-
-    def wait_until_exited(self, timeout: float = WAIT_CEILING_S) -> int:
-        deadline = time.monotonic() + timeout
-        while self.running():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"still running after {timeout}s:\n{self.logs()}")
-            time.sleep(0.1)
-        return int(self.state("ExitCode"))
-
-    def worker_pids(self) -> list[int]:
-        # The entrypoint execs gunicorn, so PID 1 is the master and its children the workers.
-        result = self.engine("exec", self.name, "cat", "/proc/1/task/1/children")
-        return [int(pid) for pid in result.stdout.split()]
-
-
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    found = subprocess.run([REPO / "container" / "engine"], capture_output=True, text=True)
-    if found.returncode != 0:
-        reason = found.stderr.strip()
+    try:
+        return find_engine()
+    except NoEngine as missing:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true needs the container tests to run: {reason}")
-        pytest.skip(reason)
-    return Engine(found.stdout.strip())
+            pytest.fail(f"CI=true needs the container tests to run: {missing}")
+        pytest.skip(str(missing))
 
 
 @pytest.fixture(scope="session")
@@ -133,21 +57,9 @@ def run_image(engine: Engine, image: str) -> Iterator[Callable[..., Container]]:
 
     def run(*options: str, env: dict[str, str] | None = None, args: tuple[str, ...] = ()):
         name = f"items-api-test-{os.getpid()}-{next(_names)}"
-        port = free_port()
-        environment = {
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "ENVIRONMENT": "test",
-            "JWT_SECRET": TEST_JWT_SECRET,
-            **(env or {}),
-        }
-        flags = [f"--env={key}={value}" for key, value in environment.items()]
-        container = Container(engine, name, f"http://127.0.0.1:{port}")
         names.append(name)
-        engine(
-            "run", "--detach", "--name", name, "--network", "host", *options, *flags, image, *args
-        )
-        return container
+        environment = {"ENVIRONMENT": "test", "JWT_SECRET": TEST_JWT_SECRET, **(env or {})}
+        return run_detached(engine, image, name, free_port(), *options, env=environment, args=args)
 
     yield run
     for name in names:

@@ -1,4 +1,5 @@
-"""The scaling study's CPU budget really constrains what runs in it, as a pod limit would."""
+"""The scaling study's budgets really constrain what runs in them, as a pod's limits would:
+the container engine's --cpus/--memory, and the host cgroup and affinity fallbacks."""
 
 import json
 import os
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from loadtest.budget import AffinityBudget, CfsBudget, cpu_budget
+from loadtest.procs import ContainerServer, descendants, service_env
+from tests.support.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ITEMS_API = Path(sys.executable).parent / "items-api"
@@ -89,3 +92,47 @@ def test_a_budget_can_be_removed_once_its_processes_are_gone(cfs_budget):
     time.sleep(0.1)
     cfs_budget.close()
     assert not cfs_budget.path.exists()
+
+
+@pytest.fixture
+def container_cell(engine, image, database_url):
+    """The study's container cell, gunicorn with the image's own worker count, under 0.5 CPU
+    and 384 MiB."""
+    server = ContainerServer(
+        engine, image, f"items-api-budget-test-{os.getpid()}", port=free_port(), cpus=0.5,
+        memory_mb=384, env=service_env(database_url),
+    )  # fmt: skip
+    with server:
+        yield server
+
+
+@pytest.mark.container
+@pytest.mark.slow
+def test_the_container_runs_under_the_cpu_and_memory_limits_it_was_given(container_cell):
+    budget = container_cell.budget
+    if budget.v2:
+        assert (budget.path / "cpu.max").read_text().split() == ["50000", "100000"]
+        assert int((budget.memory_path / "memory.max").read_text()) == 384 * 2**20
+    else:
+        assert int((budget.path / "cpu.cfs_quota_us").read_text()) == 50_000
+        assert int((budget.path / "cpu.cfs_period_us").read_text()) == 100_000
+        assert int((budget.memory_path / "memory.limit_in_bytes").read_text()) == 384 * 2**20
+    assert budget.describe().endswith(f"0.5 CPU, 384 MiB ({budget.path})")
+    # Every process of the image, gunicorn's master (the container's PID 1) and its worker,
+    # is in that group.
+    master = container_cell.container.host_pid()
+    assert set(descendants(master)) == set(budget.pids())
+    assert len(budget.pids()) == 2
+    # The image's own formula sees the same limits from inside.
+    plan = container_cell.worker_plan()
+    assert (plan["cpus"], plan["memory_limit_mb"], plan["workers"]) == (0.5, 384, 1)
+
+
+@pytest.mark.container
+@pytest.mark.slow
+def test_work_beyond_the_container_quota_is_throttled(container_cell):
+    budget = container_cell.budget
+    before = budget.throttled_s()
+    burn = container_cell.engine("exec", container_cell.name, "python", "-c", BURN)
+    assert burn.returncode == 0
+    assert budget.throttled_s() > before

@@ -40,8 +40,9 @@ def run(module: str, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_scaling_study_writes_json_markdown_and_a_chart(tmp_path):
-    run("loadtest.scaling", "--limits", "1", "--workloads", "ping", "--seconds", "1",
-        "--rounds", "1", "--latency-seconds", "3", "--out", str(tmp_path))  # fmt: skip
+    run("loadtest.scaling", "--target", "host", "--limits", "1", "--workloads", "ping",
+        "--seconds", "1", "--rounds", "1", "--latency-seconds", "3",
+        "--out", str(tmp_path))  # fmt: skip
 
     report = json.loads((tmp_path / "worker-scaling.json").read_text())
     assert report["machine"]["load_average_before"]
