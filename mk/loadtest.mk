@@ -48,7 +48,11 @@ loadtest: $(DEV_STAMP) ## Locust headless at HOST= (default: make up's nginx); r
 	  *) echo "loadtest: locust failed (exit $$status); reports in $$out" >&2 ;; esac; \
 	exit $$status
 
-scaling: $(DEV_STAMP) wrk-installed ## Worker-scaling study under CPU quotas 1 and 2 (~13 min): loadtest/reports/worker-scaling.{json,md,png} [SCALING_ARGS=]
+# The study runs the image `make image` builds; without an engine (or with --target host)
+# it measures host processes in a cgroup quota instead, and its report says which.
+scaling: $(DEV_STAMP) wrk-installed ## Worker-scaling study: the image under --cpus/--memory 1 and 2 (~16 min): loadtest/reports/worker-scaling.{json,md,png} [SCALING_ARGS=]
+	@case " $(SCALING_ARGS) " in *" --target host "*|*" --target=host "*) ;; \
+	  *) if container/engine >/dev/null 2>&1; then $(MAKE) --no-print-directory image; fi ;; esac
 	$(VENV_BIN)/python -m loadtest.scaling $(SCALING_ARGS)
 
 bench: $(DEV_STAMP) wrk-installed nginx-installed ## Benchmark (~4 min): bare ASGI/FastAPI vs our stack, nginx, raw asyncpg; loadtest/reports/bench.{json,md} [BENCH_ARGS=]
