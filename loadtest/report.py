@@ -1,7 +1,11 @@
-"""Reports of the scaling study and the benchmark: JSON, Markdown tables, a matplotlib chart."""
+"""Reports of the scaling study, the benchmark and `make loadtest`: JSON, Markdown tables,
+matplotlib charts."""
 
+import csv
 import json
 import os
+import shlex
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -228,3 +232,38 @@ def _scenario_line(scenario: dict) -> str:
 
 def _yes(met: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "n/a"}[met]
+
+
+def loadtest_markdown(
+    out: Path, command: list[str], status: int, start: float, end: float, plots: list, why: str
+) -> str:
+    """report.md of one `make loadtest` run: Locust's figures per request and the plots
+    (observability.plots.Plot), or why there are none."""
+    verdict = {0: "kept", 3: "**broken** (exit 3)"}.get(status, f"Locust failed (exit {status})")
+    clock = [datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") for t in (start, end)]
+    lines = [
+        f"# Load test {out.name}",
+        "",
+        f"{clock[0]} to {clock[1]} ({end - start:.0f} s); SLO gate {verdict}. Run by",
+        "",
+        "```sh",
+        shlex.join(command),
+        "```",
+        "",
+    ]
+    stats = out / "stats_stats.csv"
+    if stats.is_file():
+        with stats.open() as rows:
+            lines += _table(
+                ["request", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"],
+                [
+                    [row["Name"], row["Request Count"], row["Failure Count"],
+                     f"{float(row['Requests/s']):.1f}", row["50%"], row["95%"], row["99%"]]
+                    for row in csv.DictReader(rows)
+                ],
+            )  # fmt: skip
+        lines.append("")
+    if why:
+        lines += [f"{'Plots' if plots else 'No plots'}: {why}.", ""]
+    lines += [f"![{plot.path.stem}]({plot.path.name})" for plot in plots]
+    return "\n".join(lines) + "\n"

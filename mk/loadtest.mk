@@ -9,6 +9,12 @@ SPAWN_RATE ?= 5
 DURATION ?= 1m
 TAGS ?=
 SLO_FILE ?= loadtest/slo.yaml
+# The run's plots (loadtest/observe.py): a throwaway Prometheus scrapes METRICS_URL every
+# second; nginx does not forward /metrics, so with make up's stack that is gunicorn's :8000.
+# PROMETHEUS_URL asks an existing Prometheus instead, for the series of PROMETHEUS_SELECTOR.
+METRICS_URL ?= $(if $(filter command line,$(origin HOST)),$(patsubst %/,%,$(HOST))/metrics,http://127.0.0.1:8000/metrics)
+PROMETHEUS_URL ?=
+PROMETHEUS_SELECTOR ?= job="items-api"
 SCALING_ARGS ?=
 BENCH_ARGS ?=
 WRK := $(or $(shell command -v wrk 2>/dev/null),/usr/bin/wrk)
@@ -35,13 +41,16 @@ LINT_TARGETS += lint-loadtest
 TEST_DEPS += $(DEV_STAMP) wrk-installed
 
 .PHONY: loadtest scaling bench wrk-installed lint-loadtest loadtest-image loadtest-lock loadtest-k8s
-loadtest: $(DEV_STAMP) ## Locust headless at HOST= (default: make up's nginx); reports in loadtest/reports/<time>/, exit 3 on broken SLOs [USERS= SPAWN_RATE= DURATION= TAGS=]
+loadtest: $(DEV_STAMP) ## Locust headless at HOST= (default: make up's nginx); reports and plots in loadtest/reports/<time>/, exit 3 on broken SLOs [USERS= SPAWN_RATE= DURATION= TAGS= METRICS_URL= PROMETHEUS_URL=]
 	@out=$(LOADTEST_REPORTS)/$$(date -u +%Y%m%dT%H%M%SZ); mkdir -p $$out; \
 	if [ -z "$${ADMIN_PASSWORD:-}" ] && [ -s .local/admin-credentials ]; then \
 	  read -r ADMIN_EMAIL ADMIN_PASSWORD < .local/admin-credentials; export ADMIN_EMAIL ADMIN_PASSWORD; \
 	fi; \
 	echo "loadtest: $(USERS) users at $(LOADTEST_HOST) for $(DURATION)$(if $(TAGS), tags $(TAGS)); reports in $$out"; \
-	status=0; $(VENV_BIN)/locust -f loadtest/locustfile.py --headless --only-summary --loglevel WARNING \
+	$(if $(PROMETHEUS_URL),,$(MAKE) -s $(PROMETHEUS) || true;) \
+	status=0; $(VENV_BIN)/python -m loadtest.observe --out $$out --metrics-url '$(METRICS_URL)' \
+	  --prometheus-url '$(PROMETHEUS_URL)' --selector '$(PROMETHEUS_SELECTOR)' --prometheus $(PROMETHEUS) -- \
+	  $(VENV_BIN)/locust -f loadtest/locustfile.py --headless --only-summary --loglevel WARNING \
 	  --host $(LOADTEST_HOST) -u $(USERS) -r $(SPAWN_RATE) -t $(DURATION) $(if $(TAGS),--tags $(TAGS)) \
 	  --slo-file $(SLO_FILE) --csv $$out/stats --html $$out/report.html --json-file $$out/summary || status=$$?; \
 	case $$status in 0) ;; 3) echo "loadtest: SLO broken ($(SLO_FILE)); reports in $$out" >&2 ;; \

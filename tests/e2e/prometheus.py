@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from observability.prometheus import Prometheus
 from observability.render_rules import render_rules
 
 from .cluster import HELM, NAMESPACE, RELEASE, ROOT, kubectl, service_url, wait_for
@@ -36,49 +37,13 @@ def manifests(image: str) -> str:
     return filled + "\n---\n" + yaml.safe_dump(rules_map)
 
 
-class Prometheus:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=10)
-
-    def _get(self, path: str, **params) -> dict:
-        response = self.http.get(f"/api/v1/{path}", params=params)
-        response.raise_for_status()
-        return response.json()["data"]
-
-    def query(self, expr: str) -> list[dict]:
-        return self._get("query", query=expr)["result"]
-
-    def query_range(self, expr: str, start: float, end: float, step: float = 5) -> list[dict]:
-        return self._get("query_range", query=expr, start=start, end=end, step=step)["result"]
-
-    def alerts(self, name: str = ALERT) -> list[dict]:
-        return [a for a in self._get("alerts")["alerts"] if a["labels"]["alertname"] == name]
-
-    def rules_with_errors(self) -> list[tuple[str, str]]:
-        groups = self._get("rules")["groups"]
-        return [
-            (r["name"], r.get("lastError", ""))
-            for g in groups
-            for r in g["rules"]
-            if r["health"] == "err"
-        ]
-
-
 def deploy(image: str) -> Prometheus:
     kubectl("apply", "-f", "-", stdin=manifests(image))
     kubectl("-n", "monitoring", "rollout", "status", "deployment/prometheus", "--timeout=180s",
             timeout=200)  # fmt: skip
     prometheus = Prometheus(service_url("prometheus", "monitoring"))
-    wait_for("Prometheus to answer", lambda: _answers(prometheus), timeout=60)
+    wait_for("Prometheus to answer", prometheus.ready, timeout=60)
     return prometheus
-
-
-def _answers(prometheus: Prometheus) -> bool:
-    try:
-        return prometheus.http.get("/-/ready").status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @dataclass
@@ -103,7 +68,7 @@ class AlertTimeline:
         self._thread.join(10)
 
     def state(self) -> str:
-        alerts = [a for a in self.prometheus.alerts() if a["labels"].get("long") == "1h"]
+        alerts = [a for a in self.prometheus.alerts(ALERT) if a["labels"].get("long") == "1h"]
         return alerts[0]["state"] if alerts else "inactive"
 
     def _run(self) -> None:

@@ -8,41 +8,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from observability.plots import Panel, draw, request_panels
+from observability.prometheus import Prometheus
 
 from .cluster import NAMESPACE, ROOT
-from .prometheus import Prometheus
 
 REPORTS = ROOT / ".local" / "reports"
 SELECT = f'namespace="{NAMESPACE}", job="items-api"'
-PLOTS = {
-    "throughput": (
-        "requests/s",
-        {"requests/s": f"sum(rate(http_requests_total{{{SELECT}}}[30s]))"},
-    ),
-    "latency": (
-        "seconds",
-        {
-            f"p{q}": f"histogram_quantile(0.{q}, sum by (le) "
-            f"(rate(http_request_duration_seconds_bucket{{{SELECT}}}[30s])))"
-            for q in (50, 95, 99)
-        },
-    ),
-    "errors": (
-        "5xx responses/s",
-        {"5xx/s": f'sum(rate(http_requests_total{{{SELECT}, status=~"5.."}}[30s])) or vector(0)'},
-    ),
-    "replicas": (
+PANELS = [
+    *request_panels(SELECT, "30s"),
+    Panel(
+        "replicas",
         "pods",
         {
             "ready (scraped)": f'count(up{{{SELECT}, ready="true"}} == 1)',
             "scraped": f"count(up{{{SELECT}}} == 1)",
         },
     ),
-}
+]
 
 
 def _clock(at: float) -> str:
@@ -90,28 +73,9 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def _plots(self, prometheus: Prometheus, end: float) -> list[Path]:
-        paths = []
-        for name, (unit, queries) in PLOTS.items():
-            fig, ax = plt.subplots(figsize=(11, 3.2))
-            for label, expr in queries.items():
-                for series in prometheus.query_range(expr, self.started, end, step=5):
-                    points = [(float(t) - self.started, float(v)) for t, v in series["values"]]
-                    ax.plot(*zip(*points, strict=True), label=label, linewidth=1.2)
-            for i, (scenario, start, stop) in enumerate(self.spans):
-                ax.axvspan(start - self.started, stop - self.started, alpha=0.08 + 0.06 * (i % 2))
-                at = (start - self.started, 1)
-                label = scenario.split(" ")[0]
-                ax.annotate(label, at, xycoords=("data", "axes fraction"), fontsize=7, va="top")
-            ax.set(
-                title=f"{name} ({NAMESPACE})", xlabel="seconds since the run started", ylabel=unit
-            )
-            ax.legend(loc="upper right", fontsize=8)
-            fig.tight_layout()
-            path = REPORTS / f"e2e-{name}.png"
-            fig.savefig(path, dpi=90)
-            plt.close(fig)
-            paths.append(path)
-        return paths
+        plots = draw(prometheus, PANELS, self.started, end, REPORTS, prefix="e2e-",
+                     where=NAMESPACE, spans=self.spans)  # fmt: skip
+        return [plot.path for plot in plots]
 
 
 def _markdown_value(value) -> str:

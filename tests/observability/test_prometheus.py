@@ -2,80 +2,23 @@
 every rule evaluates without error on the series the service really exports, and the
 availability alert goes pending, then firing, when the database is gone."""
 
-import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
-import yaml
 
+from observability.prometheus import throwaway
 from observability.render_rules import render_rules
-from tests.observability.conftest import HELM, REPO
+from tests.observability.conftest import HELM
 from tests.support.net import free_port, wait_for_http
 from tests.support.service import ServiceProcess
 
-PROMETHEUS = REPO / ".tools" / "bin" / "prometheus"
 
-
-class Prometheus:
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=5)
-
-    def get(self, path: str, **params) -> dict | list:
-        response = self.http.get(f"/api/v1/{path}", params=params)
-        response.raise_for_status()
-        return response.json()["data"]
-
-    def query(self, expr: str) -> list[dict]:
-        return self.get("query", query=expr)["result"]
-
-    def rules(self) -> list[dict]:
-        return [rule for group in self.get("rules")["groups"] for rule in group["rules"]]
-
-    def alerts(self, name: str) -> list[dict]:
-        return [a for a in self.get("alerts")["alerts"] if a["labels"]["alertname"] == name]
-
-
-@contextmanager
-def prometheus_scraping(target: str, rules: str) -> Iterator[Prometheus]:
-    """A Prometheus scraping `target` every second as job items-api in namespace items (the
+def prometheus_scraping(service_url: str, rules: str):
+    """The throwaway Prometheus scraping the service as job items-api in namespace items (the
     labels a ServiceMonitor gives), evaluating `rules` every second."""
-    with tempfile.TemporaryDirectory(prefix="items-api-prometheus-") as base:
-        work = Path(base)
-        (work / "rules.yaml").write_text(rules)
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": ["rules.yaml"],
-            "scrape_configs": [
-                {
-                    "job_name": "items-api",
-                    "static_configs": [
-                        {
-                            "targets": [target.removeprefix("http://")],
-                            "labels": {"namespace": "items"},
-                        }
-                    ],
-                }
-            ],
-        }
-        (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-        port = free_port()
-        with (work / "prometheus.log").open("w") as log:
-            process = subprocess.Popen(
-                [PROMETHEUS, f"--config.file={work / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            try:
-                wait_for_http(f"http://127.0.0.1:{port}/-/ready", process=process)
-                yield Prometheus(f"http://127.0.0.1:{port}")
-            finally:
-                process.terminate()
-                process.wait(30)
+    return throwaway(f"{service_url}/metrics", labels={"namespace": "items"}, rules=rules)
 
 
 def poll(what: str, check: Callable[[], object], traffic: Callable[[], None], timeout=90.0):
