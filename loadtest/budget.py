@@ -53,9 +53,11 @@ def _rmdir_once_empty(path: Path) -> None:
 
 
 class CgroupReadings:
-    """What the kernel holds for one cpu cgroup (`path`): its quota, members, throttling."""
+    """What the kernel holds for one cpu cgroup (`path`): its quota, members, throttling, and
+    CPU time used (cgroup v1: in the cpuacct group at `usage_path`)."""
 
     path: Path
+    usage_path: Path
     v2: bool
 
     def quota_cpus(self) -> float:
@@ -70,12 +72,23 @@ class CgroupReadings:
     def pids(self) -> list[int]:
         return [int(pid) for pid in (self.path / "cgroup.procs").read_text().split()]
 
+    def _cpu_stat(self) -> dict[str, int]:
+        lines = (self.path / "cpu.stat").read_text().splitlines()
+        return {key: int(value) for key, value in (line.split() for line in lines)}
+
     def throttled_s(self) -> float:
         """Seconds the group has been held back by its quota so far."""
-        fields = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines())
         if self.v2:
-            return int(fields.get("throttled_usec", 0)) / 1e6
-        return int(fields.get("throttled_time", 0)) / 1e9
+            return self._cpu_stat().get("throttled_usec", 0) / 1e6
+        return self._cpu_stat().get("throttled_time", 0) / 1e9
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the group's processes have used so far; None where cgroup v1 keeps
+        the count in a cpuacct group this one does not have."""
+        if self.v2:
+            return self._cpu_stat()["usage_usec"] / 1e6
+        usage = self.usage_path / "cpuacct.usage"
+        return int(usage.read_text()) / 1e9 if usage.exists() else None
 
 
 class CfsBudget(CgroupReadings):
@@ -89,7 +102,7 @@ class CfsBudget(CgroupReadings):
         self.v2 = mount is None
         if self.v2 and "cpu" not in _read(root / "cgroup.subtree_control").split():
             raise PermissionError(f"no cgroup v1 cpu controller and no v2 cpu under {root}")
-        self.path = (mount or root) / name
+        self.path = self.usage_path = (mount or root) / name
         self.path.mkdir()
         quota = int(cpus * PERIOD_US)
         if self.v2:
@@ -128,9 +141,11 @@ class ContainerBudget(CgroupReadings):
         mount = _v1_cpu_mount(root)
         self.v2 = mount is None
         if self.v2:
-            self.path = self.memory_path = root / groups[""]
+            self.path = self.usage_path = self.memory_path = root / groups[""]
         else:
             self.path = mount / groups["cpu"]
+            accounting = mount if (mount / "cpuacct.usage").exists() else root / "cpuacct"
+            self.usage_path = accounting / groups["cpuacct"]
             self.memory_path = root / "memory" / groups["memory"]
 
     def memory_limit_mb(self) -> float:
@@ -167,6 +182,9 @@ class AffinityBudget:
         os.sched_setaffinity(pid, self.cores)
 
     def throttled_s(self) -> float | None:
+        return None
+
+    def cpu_s(self) -> float | None:
         return None
 
     def close(self) -> None:

@@ -233,6 +233,11 @@ def fitting_memory_mb(workers: int) -> int:
     return math.ceil(needed / 64) * 64
 
 
+def counters(budget) -> dict[str, float | None]:
+    """The budget's running totals; a cell records how much each grew during its run."""
+    return {"throttled_s": budget.throttled_s(), "cpu_s": budget.cpu_s()}
+
+
 class Study:
     def __init__(self, args, stage: Stage, target: HostTarget | ContainerTarget) -> None:
         self.args = args
@@ -247,10 +252,10 @@ class Study:
             for name in self.args.workloads:
                 mode, path, tag, request, connections = WORKLOADS[name]
                 env = {"WRK_IDS": str(SEEDED_ITEMS), "WRK_TOKEN": token}
-                throttled_before = budget.throttled_s()
+                before = counters(budget)
                 if phase == "saturation":
                     wrk(server.url + path, seconds=1, connections=connections, mode=mode, env=env)
-                    throttled_before = budget.throttled_s()
+                    before = counters(budget)
                     cell = wrk(
                         server.url + path,
                         seconds=self.args.seconds,
@@ -267,16 +272,13 @@ class Study:
                         request_name=request,
                         admin=(ADMIN_EMAIL, ADMIN_PASSWORD),
                     )
-                throttled = budget.throttled_s()
-                if throttled is not None and throttled_before is not None:
-                    cell["throttled_s"] = round(throttled - throttled_before, 3)
-                else:
-                    cell["throttled_s"] = None
+                for key, value in counters(budget).items():
+                    cell[key] = None if value is None else round(value - before[key], 3)
                 cells[name] = cell
                 print(
                     f"  {phase:<10} {row['model']:<34} {name:<9} {cell['rps']:8.1f} req/s "
                     f"p95 {cell['latency_ms']['p95']:7.1f} ms  errors {cell['errors']}  "
-                    f"throttled {cell['throttled_s']} s",
+                    f"throttled {cell['throttled_s']} s  cpu {cell['cpu_s']} s",
                     flush=True,
                 )
             memory = server.memory()
@@ -386,7 +388,8 @@ def notes(mechanism: str, target, limits: list[int], rounds: int) -> list[str]:
             "uvicorn is the image with its entrypoint replaced by `uvicorn app.main:app` (same "
             "port, the app's JSON logging, no access log).",
             "RSS and PSS: summed over every process in the container's cgroup (smaps_rollup), "
-            "read after the cell's last run.",
+            "read after the cell's last run. The JSON's cpu_s: CPU seconds the container's "
+            "cgroup used during each run (cpuacct), next to its throttled time.",
             "Load generators (wrk, Locust) and PostgreSQL run on the host outside the "
             "containers, unpinned, in a separate high-share cgroup; the containers' parent "
             "cgroup has the highest share too, so other work on the machine yields to both.",

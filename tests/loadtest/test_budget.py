@@ -132,7 +132,8 @@ def test_the_container_runs_under_the_cpu_and_memory_limits_it_was_given(contain
 @pytest.mark.slow
 def test_work_beyond_the_container_quota_is_throttled(container_cell):
     budget = container_cell.budget
-    before = budget.throttled_s()
+    throttled, used = budget.throttled_s(), budget.cpu_s()
     burn = container_cell.engine("exec", container_cell.name, "python", "-c", BURN)
     assert burn.returncode == 0
-    assert budget.throttled_s() > before
+    assert budget.throttled_s() > throttled
+    assert budget.cpu_s() > used

@@ -57,6 +57,7 @@ def test_a_tiny_container_study_records_each_cell_under_the_pod_limits(engine, i
         assert saturation["errors"] == fixed["errors"] == 0
         assert {"p50", "p95", "p99"} <= fixed["latency_ms"].keys()
         assert isinstance(saturation["throttled_s"], float)
+        assert saturation["cpu_s"] > 0
         assert model["memory"]["rss_mb_total"] > 0
         assert model["memory"]["processes"] == processes
     # The containers' parent group, in every controller, is gone with the study.
