@@ -15,10 +15,10 @@ from app.api.main import include_api
 from app.api.routes import ops
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_probe_engine, create_sessionmaker
-from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE, instrument
+from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE
 from app.core.migrations import head_revision
 from app.core.problems import install_problem_handlers
-from app.middleware.access_log import AccessLogMiddleware
+from app.middleware.observability import ObservabilityMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 
 logger = logging.getLogger("app")
@@ -77,7 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(ops.router)
     include_api(app)
-    instrument(app, settings.METRICS_EXCLUDE_PATHS)
 
     # add_middleware wraps: the last added runs first on the way in.
     app.add_middleware(GZipMiddleware, minimum_size=settings.GZIP_MIN_BYTES)
@@ -90,7 +89,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     if settings.TRUSTED_HOSTS != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.TRUSTED_HOSTS)
-    app.add_middleware(AccessLogMiddleware, exclude_paths=settings.ACCESS_LOG_EXCLUDE_PATHS)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        routes=app.routes,
+        log_exclude_paths=settings.ACCESS_LOG_EXCLUDE_PATHS,
+        metrics_exclude_paths=settings.METRICS_EXCLUDE_PATHS,
+    )
     app.add_middleware(RequestIdMiddleware)
     return app
 
