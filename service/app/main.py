@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.api.main import include_api
@@ -18,6 +17,7 @@ from app.core.db import create_engine, create_probe_engine, create_sessionmaker
 from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE
 from app.core.migrations import head_revision
 from app.core.problems import install_problem_handlers
+from app.middleware.gzip import GZipMiddleware
 from app.middleware.observability import ObservabilityMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 
