@@ -1,12 +1,11 @@
 import re
-import uuid
+import secrets
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import request_id_var
 
-HEADER = "X-Request-ID"
+HEADER = b"x-request-id"
 # A client-supplied id ends up in logs: accept only short, printable tokens.
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -21,19 +20,25 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
 
-        supplied = None
+        request_id = None
         for name, value in scope["headers"]:
-            if name == b"x-request-id":
+            if name == HEADER:
                 supplied = value.decode("latin-1")
+                if _VALID_ID.match(supplied):
+                    request_id = supplied
                 break
-        request_id = supplied if supplied and _VALID_ID.match(supplied) else uuid.uuid4().hex
+        if request_id is None:
+            request_id = secrets.token_hex(16)
         request_id_var.set(request_id)
+        header = (HEADER, request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if HEADER not in headers:
-                    headers.append(HEADER, request_id)
+                headers = list(message.get("headers", ()))
+                # A problem response already carries it (app.core.problems).
+                if not any(name.lower() == HEADER for name, _ in headers):
+                    headers.append(header)
+                    message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_id)
