@@ -75,8 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # alembic's modules are shared by the workers instead of loaded into each of them.
     app.state.head_revision = head_revision()
     install_problem_handlers(app)
-    app.include_router(ops.router)
     include_api(app)
+    # The router tries routes in order: probes and scrapes come every few seconds, API
+    # requests far more often, so these go after the API's.
+    app.include_router(ops.router)
 
     # add_middleware wraps: the last added runs first on the way in.
     app.add_middleware(GZipMiddleware, minimum_size=settings.GZIP_MIN_BYTES)
