@@ -1,5 +1,5 @@
+import random
 import re
-import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +28,9 @@ class RequestIdMiddleware:
                     request_id = supplied
                 break
         if request_id is None:
-            request_id = secrets.token_hex(16)
+            # A correlation id, not a secret: the process's own generator (reseeded in each
+            # forked worker) rather than a getrandom() system call per request.
+            request_id = f"{random.getrandbits(128):032x}"
         request_id_var.set(request_id)
         header = (HEADER, request_id.encode("latin-1"))
 
