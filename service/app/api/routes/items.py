@@ -6,7 +6,6 @@ from sqlalchemy.exc import IntegrityError
 
 from app import crud
 from app.api.deps import CurrentUser, SessionDep
-from app.models import Item
 from app.schemas import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -51,7 +50,7 @@ async def read_items(
 
 @router.get("/{item_id}")
 async def read_item(session: SessionDep, item_id: int) -> ItemPublic:
-    item = await session.get(Item, item_id)
+    item = await crud.read_item(session, item_id)
     if item is None:
         raise _not_found(item_id)
     return ItemPublic.model_validate(item)
