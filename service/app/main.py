@@ -71,8 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.shutting_down = False
-    # Read while the app is built: under gunicorn's preload that is once, in the master, so
-    # alembic's modules are shared by the workers instead of loaded into each of them.
+    # Read once while the app is built (under gunicorn's preload: in the master).
     app.state.head_revision = head_revision()
     install_problem_handlers(app)
     include_api(app)
