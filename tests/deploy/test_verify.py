@@ -144,6 +144,24 @@ def test_service_port_picks_the_service_selecting_the_pods_and_its_http_port():
     assert service_port(services[:1], labels) == ("", "")
 
 
+def test_service_port_reaches_the_app_container_past_an_nginx_front():
+    # The chart with nginx.enabled: the public port goes to nginx, which answers /readyz 404.
+    service = {
+        "metadata": {"name": "items-api"},
+        "spec": {
+            "selector": {"app.kubernetes.io/name": "items-api"},
+            "ports": [
+                {"name": "http", "port": 80, "targetPort": "proxy"},
+                {"name": "metrics", "port": 9000, "targetPort": "http"},
+            ],
+        },
+    }
+    assert service_port([service], {"app.kubernetes.io/name": "items-api"}) == (
+        "items-api",
+        "metrics",
+    )
+
+
 def test_events_are_shown_oldest_first_with_counts():
     events = [
         {
