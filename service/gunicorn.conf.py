@@ -1,5 +1,6 @@
 """gunicorn settings, derived from the app's settings (the same environment variables)."""
 
+import gc
 import json
 import logging
 import os
@@ -48,6 +49,13 @@ def on_starting(server) -> None:
     logging.getLogger("gunicorn.error").info(
         "worker plan " + json.dumps(plan.as_dict()), extra={"fields": plan.as_dict()}
     )
+
+
+def pre_fork(server, worker) -> None:
+    # What the master preloaded (the app, its imports) lives as long as each worker: moved to
+    # the collector's permanent generation, it is no longer traversed by every full
+    # collection, nor written to (copied) by it (loadtest/README.md: +5% on a saturated ping).
+    gc.freeze()
 
 
 def child_exit(server, worker) -> None:
