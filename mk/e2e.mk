@@ -25,10 +25,10 @@ e2e-prometheus-image: $(PROMETHEUS) ## The pinned Prometheus server in the local
 	    -t $(E2E_PROMETHEUS_IMAGE) "$$context" >/dev/null
 	@echo "e2e: built $(E2E_PROMETHEUS_IMAGE)"
 
-e2e-images: e2e-postgres-image e2e-prometheus-image ## Build the app, PostgreSQL and Prometheus images and copy them into the cluster
-	@$(MAKE) image
+e2e-images: e2e-postgres-image e2e-prometheus-image ## Build the app, nginx sidecar, PostgreSQL and Prometheus images and copy them into the cluster
+	@$(MAKE) image nginx-image
 	@podman tag $(IMAGE_DEV) $(E2E_NEXT_IMAGE)
-	@$(MAKE) cluster-images CLUSTER_IMAGES="$(IMAGE_DEV) $(E2E_NEXT_IMAGE) $(E2E_POSTGRES_IMAGE) $(E2E_PROMETHEUS_IMAGE)"
+	@$(MAKE) cluster-images CLUSTER_IMAGES="$(IMAGE_DEV) $(E2E_NEXT_IMAGE) $(NGINX_IMAGE) $(E2E_POSTGRES_IMAGE) $(E2E_PROMETHEUS_IMAGE)"
 
 e2e: $(DEV_STAMP) $(HELM) ## Cluster up, images in, the e2e scenarios on real pods (report in .local/reports/e2e.*), then the cluster and deploy-tool tests that need a real API server
 	@$(MAKE) cluster-up >/dev/null

@@ -48,8 +48,11 @@ class MakeRun:
     seconds: float
 
 
-def make(target: str, timeout: float = 600, **variables: str) -> MakeRun:
-    """`make TARGET ENV=e2e VAR=...` as an operator types it; output is stdout and stderr."""
+def make(
+    target: str, timeout: float = 600, secrets: dict[str, str] | None = None, **variables: str
+) -> MakeRun:
+    """`make TARGET ENV=e2e VAR=...` as an operator types it; output is stdout and stderr.
+    `secrets` go in the environment, as an operator exports them, not on the command line."""
     argv = ["make", "-s", target, f"ENV={ENV}", *(f"{k}={v}" for k, v in variables.items())]
     started = time.monotonic()
     result = subprocess.run(
@@ -58,7 +61,7 @@ def make(target: str, timeout: float = 600, **variables: str) -> MakeRun:
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "KUBECONFIG": str(KUBECONFIG)},
+        env={**os.environ, "KUBECONFIG": str(KUBECONFIG), **(secrets or {})},
         check=False,
     )
     return MakeRun(
