@@ -115,6 +115,19 @@ def test_grace_period_outlasts_the_pause_plus_gunicorns_graceful_timeout(default
     assert grace > pause + graceful
 
 
+def test_behind_nginx_gunicorn_pauses_until_nginx_has_drained():
+    # Both containers get their signal when their own pause ends: nginx first, so it finishes
+    # its requests while gunicorn still accepts (a rollout through nginx gave 502s otherwise).
+    rendered = render(*SECRETS, "--set", "nginx.enabled=true")
+    deployment = one(rendered, "Deployment")
+    containers = {c["name"]: c for c in pod_spec(deployment)["containers"]}
+    nginx = containers["nginx"]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    app = app_container(deployment)["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert app == nginx + 5  # nginx.drainSeconds
+    graceful = int(one(rendered, "ConfigMap")["data"]["GRACEFUL_TIMEOUT_S"])
+    assert pod_spec(deployment)["terminationGracePeriodSeconds"] > app + graceful
+
+
 def test_settings_in_the_configmap_secrets_in_the_secret(defaults, deployment):
     config = one(defaults, "ConfigMap")["data"]
     secret = one(defaults, "Secret")["data"]

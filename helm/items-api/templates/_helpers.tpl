@@ -294,24 +294,30 @@ imagePullSecrets:
 
 {{/* The preStop pause: kubelet's native sleep from Kubernetes 1.30, an exec'd sleep before it. */}}
 {{- define "items-api.preStop" -}}
-{{- if semverCompare ">=1.30-0" .Capabilities.KubeVersion.Version -}}
+{{- if semverCompare ">=1.30-0" .ctx.Capabilities.KubeVersion.Version -}}
 preStop:
   sleep:
-    seconds: {{ .Values.lifecycle.preStopSleepSeconds }}
+    seconds: {{ .seconds }}
 {{- else -}}
 preStop:
   exec:
-    command: ["sleep", {{ .Values.lifecycle.preStopSleepSeconds | quote }}]
+    command: ["sleep", {{ .seconds | quote }}]
 {{- end }}
+{{- end -}}
+
+{{/* The app container's pause: behind the nginx sidecar it outlasts nginx's, so nginx has
+drained before gunicorn stops accepting (both get their signal when their pause ends). */}}
+{{- define "items-api.appPreStopSeconds" -}}
+{{- add .Values.lifecycle.preStopSleepSeconds (ternary .Values.nginx.drainSeconds 0 .Values.nginx.enabled) -}}
 {{- end -}}
 
 {{/* Fails the render with every inconsistency found, each naming the values to change. */}}
 {{- define "items-api.validateValues" -}}
 {{- $msgs := list -}}
 {{- $grace := int .Values.terminationGracePeriodSeconds -}}
-{{- $needed := add .Values.lifecycle.preStopSleepSeconds .Values.config.gracefulTimeoutSeconds -}}
+{{- $needed := add (include "items-api.appPreStopSeconds" . | int) .Values.config.gracefulTimeoutSeconds -}}
 {{- if le $grace (int $needed) -}}
-{{- $msgs = append $msgs (printf "terminationGracePeriodSeconds (%d) must exceed lifecycle.preStopSleepSeconds + config.gracefulTimeoutSeconds (%d), or in-flight requests are killed during rollouts" $grace (int $needed)) -}}
+{{- $msgs = append $msgs (printf "terminationGracePeriodSeconds (%d) must exceed lifecycle.preStopSleepSeconds + config.gracefulTimeoutSeconds%s (%d), or in-flight requests are killed during rollouts" $grace (ternary " + nginx.drainSeconds" "" .Values.nginx.enabled) (int $needed)) -}}
 {{- end -}}
 {{- if and (eq .Values.config.environment "production") (eq (include "items-api.imageTag" .) "latest") (not .Values.image.digest) -}}
 {{- $msgs = append $msgs "image.tag: \"latest\" is not allowed when config.environment is production; pin a version (or set image.digest)" -}}

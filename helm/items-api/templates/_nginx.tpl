@@ -110,8 +110,8 @@ RATE_LIMIT_BURST: {{ $n.rateLimit.burst | quote }}
   {{- end }}
   lifecycle:
     # Accept connections until the endpoint is gone; the image's STOPSIGNAL (SIGQUIT)
-    # then lets in-flight requests finish.
-    {{- include "items-api.preStop" . | nindent 4 }}
+    # then lets in-flight requests finish, while gunicorn still pauses (nginx.drainSeconds).
+    {{- include "items-api.preStop" (dict "ctx" . "seconds" .Values.lifecycle.preStopSleepSeconds) | nindent 4 }}
   resources:
     {{- toYaml $n.resources | nindent 4 }}
   volumeMounts:
