@@ -21,8 +21,10 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def clone() -> Path:
+    # With its own virtualenv, as a user's clone has: sharing this checkout's would reinstall
+    # the clone's package into it whenever the two differ (and the clone is deleted after).
     # PostgreSQL runs as the postgres user when we are root: the folder must be reachable.
     base = Path(tempfile.mkdtemp(prefix="items-api-stack-"))
     base.chmod(0o755)
@@ -39,7 +41,7 @@ def test_make_up_serves_through_nginx_and_make_down_stops_everything(clone):
 
     def make(*targets: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            ["make", *targets, f"VENV={REPO / '.venv'}", f"NGINX_SET={nginx_set}"],
+            ["make", *targets, f"NGINX_SET={nginx_set}"],
             cwd=clone, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
 
@@ -74,7 +76,7 @@ def test_make_up_names_a_busy_port(clone):
         env = {**os.environ, "PORT": str(free_port()), "PG_PORT": str(busy)}
         env.pop("DATABASE_URL", None)
         result = subprocess.run(
-            ["make", "up", f"VENV={REPO / '.venv'}"],
+            ["make", "up"],
             cwd=clone, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
     assert result.returncode != 0
