@@ -14,11 +14,11 @@ from app.api.main import include_api
 from app.api.routes import ops
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_probe_engine, create_sessionmaker
-from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE
+from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE, instrument
 from app.core.migrations import head_revision
 from app.core.problems import install_problem_handlers
+from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.gzip import GZipMiddleware
-from app.middleware.observability import ObservabilityMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 
 logger = logging.getLogger("app")
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The router tries routes in order: probes and scrapes come every few seconds, API
     # requests far more often, so these go after the API's.
     app.include_router(ops.router)
+    instrument(app, settings.METRICS_EXCLUDE_PATHS)
 
     # add_middleware wraps: the last added runs first on the way in.
     app.add_middleware(GZipMiddleware, minimum_size=settings.GZIP_MIN_BYTES)
@@ -91,10 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.TRUSTED_HOSTS != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.TRUSTED_HOSTS)
     app.add_middleware(
-        ObservabilityMiddleware,
-        routes=app.routes,
-        log_exclude_paths=settings.ACCESS_LOG_EXCLUDE_PATHS,
-        metrics_exclude_paths=settings.METRICS_EXCLUDE_PATHS,
+        AccessLogMiddleware, routes=app.routes, exclude_paths=settings.ACCESS_LOG_EXCLUDE_PATHS
     )
     app.add_middleware(RequestIdMiddleware)
     return app

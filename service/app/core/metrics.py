@@ -1,58 +1,19 @@
 """Prometheus metrics. Every worker writes to PROMETHEUS_MULTIPROC_DIR; /metrics aggregates."""
 
-import os
-from functools import cache
-
-from fastapi import Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from fastapi import FastAPI
+from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
 
 # The latency SLO threshold (0.25 s) is a bucket boundary, so the SLO needs no interpolation.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+INPROGRESS_METRIC = "http_requests_inprogress"
 
 # What the recording rules and the dashboard read (observability/): nothing more, since in
 # multiprocess mode every sample written is a locked write to a memory-mapped file.
-HTTP_REQUESTS = Counter(
-    "http_requests_total",
-    "Total number of requests by method, status and handler.",
-    ["handler", "method", "status"],
-)
-HTTP_REQUEST_DURATION = Histogram(
-    "http_request_duration_seconds",
-    "Duration of HTTP requests in seconds",
-    ["handler", "method", "status"],
-    buckets=LATENCY_BUCKETS,
-)
-HTTP_REQUESTS_INPROGRESS = Gauge(
-    "http_requests_inprogress",
-    "Number of HTTP requests in progress.",
-    ["method", "handler"],
-    multiprocess_mode="livesum",
-)
-
-
-# A label set's children never change, while labels() validates and locks on every call.
-@cache
-def request_series(handler: str, method: str, status: int) -> tuple[Counter, Histogram]:
-    """The counter and latency histogram of one handler, method and status."""
-    return (
-        HTTP_REQUESTS.labels(handler, method, status),
-        HTTP_REQUEST_DURATION.labels(handler, method, status),
-    )
-
-
-@cache
-def inprogress_series(method: str, handler: str) -> Gauge:
-    return HTTP_REQUESTS_INPROGRESS.labels(method, handler)
-
+REQUEST_INSTRUMENTATIONS = [
+    metrics.requests(should_include_handler=True, should_include_method=True),
+    metrics.latency(buckets=LATENCY_BUCKETS, should_include_status=True),
+]
 
 DB_POOL_SIZE = Gauge(
     "db_pool_size", "Connections the pool keeps open.", multiprocess_mode="livesum"
@@ -81,10 +42,27 @@ APP_BUILD_INFO = Gauge(
 )
 
 
-def metrics_response() -> Response:
-    """The exposition of every worker's samples (or this process's, outside gunicorn)."""
-    registry = REGISTRY
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+def _forget_inprogress_gauge() -> None:
+    # The instrumentator's middleware registers its in-progress gauge in the global registry
+    # each time an app's middleware stack is built. A server builds one app; the test suite
+    # builds one per test, so the previous app's gauge must go first.
+    collector = REGISTRY._names_to_collectors.get(INPROGRESS_METRIC)
+    if collector is not None:
+        REGISTRY.unregister(collector)
+
+
+def instrument(app: FastAPI, excluded_paths: list[str]) -> None:
+    """Request count and latency by route template, method and status, and requests in
+    progress, recorded by prometheus-fastapi-instrumentator; /metrics aggregates the workers."""
+    _forget_inprogress_gauge()
+    instrumentator = Instrumentator(
+        should_group_status_codes=False,
+        should_ignore_untemplated=False,
+        excluded_handlers=[f"^{path}$" for path in excluded_paths],
+        should_instrument_requests_inprogress=True,
+        inprogress_name=INPROGRESS_METRIC,
+        inprogress_labels=True,
+    )
+    for instrumentation in REQUEST_INSTRUMENTATIONS:
+        instrumentator.add(instrumentation)
+    instrumentator.instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)

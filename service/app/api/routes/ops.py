@@ -1,12 +1,11 @@
-"""Probes, metrics and build information, outside /api/v1."""
+"""Probes and build information, outside /api/v1 (/metrics: app.core.metrics)."""
 
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from app.core.db import migration_revision
-from app.core.metrics import metrics_response
 from app.core.problems import DATABASE_UNAVAILABLE, problem_response
 from app.schemas import Health, Version
 
@@ -53,9 +52,3 @@ async def read_version(request: Request) -> Version:
     settings = request.app.state.settings
     return Version(version=settings.APP_VERSION, git_sha=settings.GIT_SHA)
 
-
-@router.get("/metrics", include_in_schema=False)
-def read_metrics() -> Response:
-    # A plain def: reading every worker's metric files is blocking I/O, so FastAPI runs it
-    # in its thread pool rather than on the event loop.
-    return metrics_response()

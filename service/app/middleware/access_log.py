@@ -6,8 +6,6 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.metrics import inprogress_series, request_series
-
 logger = logging.getLogger("app.access")
 
 
@@ -36,40 +34,22 @@ class RouteNames:
         return partial
 
 
-class ObservabilityMiddleware:
-    """One JSON access-log line and the request metrics for each HTTP request.
-
-    Both come from one route lookup and one timing, so a log line and its metric series carry
-    the same route name, and a request pays for the lookup once.
-    """
+class AccessLogMiddleware:
+    """One JSON access-log line per HTTP request, named by the route template the request
+    was served by (the same name the request metrics carry as `handler`)."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        routes: Sequence[BaseRoute],
-        log_exclude_paths: Sequence[str],
-        metrics_exclude_paths: Sequence[str],
+        self, app: ASGIApp, *, routes: Sequence[BaseRoute], exclude_paths: Sequence[str]
     ) -> None:
         self.app = app
         self.route_names = RouteNames(routes)
-        self.log_exclude_paths = frozenset(log_exclude_paths)
-        self.metrics_exclude_paths = frozenset(metrics_exclude_paths)
+        self.exclude_paths = frozenset(exclude_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.exclude_paths:
             return await self.app(scope, receive, send)
 
         start = time.perf_counter()
-        route = self.route_names(scope)
-        method = scope["method"]
-        logged = scope["path"] not in self.log_exclude_paths
-        # Unmatched paths share one series: a scanner's random URLs must not mint new ones.
-        handler = route or "none"
-        counted = (route or scope["path"]) not in self.metrics_exclude_paths
-        if counted:
-            inprogress = inprogress_series(method, handler)
-            inprogress.inc()
         status = 500
 
         async def send_capturing_status(message: Message) -> None:
@@ -82,23 +62,17 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_capturing_status)
         finally:
             duration = time.perf_counter() - start
-            if counted:
-                inprogress.dec()
-                requests, latency = request_series(handler, method, status)
-                requests.inc()
-                latency.observe(duration)
-            if logged:
-                client = scope.get("client")
-                logger.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "method": method,
-                            "route": route or "<unmatched>",
-                            "status": status,
-                            "duration_ms": round(duration * 1000, 2),
-                            "client_ip": client[0] if client else None,
-                            "scheme": scope.get("scheme"),
-                        }
-                    },
-                )
+            client = scope.get("client")
+            logger.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "route": self.route_names(scope) or "<unmatched>",
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 2),
+                        "client_ip": client[0] if client else None,
+                        "scheme": scope.get("scheme"),
+                    }
+                },
+            )
