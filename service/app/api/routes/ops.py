@@ -51,4 +51,3 @@ def _not_ready(check: str, detail: str) -> JSONResponse:
 async def read_version(request: Request) -> Version:
     settings = request.app.state.settings
     return Version(version=settings.APP_VERSION, git_sha=settings.GIT_SHA)
-
