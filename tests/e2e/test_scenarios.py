@@ -72,6 +72,17 @@ def deploy_under_load(values: list[str], timeout: int = 300) -> tuple:
     return run, load
 
 
+def settings_then_rollout_under_load(overlays: Path, values: str, n: int) -> tuple:
+    """A `make deploy` that puts `values` on the pods, then the measured rollout, which
+    replaces pods that already carry them."""
+    first = make("deploy", VALUES=values)
+    assert first.returncode == 0, first.output
+    wait_for("the old pods to be gone", lambda: settled(REPLICAS), timeout=120)
+    run, load = deploy_under_load([values, new_pod_template(overlays, n)])
+    assert run.returncode == 0, run.output
+    return run, load
+
+
 def test_deploy_installs_migrates_and_passes_helm_test(report, prometheus):
     started = time.time()
     run = make("deploy")
@@ -186,12 +197,8 @@ def test_rollout_through_the_nginx_front_loses_no_request(report, overlays):
     front = overlay(overlays, "nginx-front", {
         "nginx": {"enabled": True, "rateLimit": {"rate": "1000r/s", "burst": 1000}},
     })  # fmt: skip
-    first = make("deploy", VALUES=front)
-    assert first.returncode == 0, first.output
-    wait_for("the old pods to be gone", lambda: settled(REPLICAS), timeout=120)
+    run, load = settings_then_rollout_under_load(overlays, front, 3)
     containers = [c["name"] for c in app_pods()[0]["spec"]["containers"]]
-    run, load = deploy_under_load([front, new_pod_template(overlays, 3)])
-    assert run.returncode == 0, run.output
     report.record(
         "2a zero-downtime rollout through the nginx sidecar (preStop 10 s)",
         started,
@@ -210,11 +217,7 @@ def test_rollout_without_prestop_delay_is_measured(report, overlays):
     the setting on the pods; the second rollout replaces pods that have it."""
     started = time.time()
     no_prestop = overlay(overlays, "no-prestop", {"lifecycle": {"preStopSleepSeconds": 0}})
-    first = make("deploy", VALUES=no_prestop)
-    assert first.returncode == 0, first.output
-    wait_for("the old pods to be gone", lambda: settled(REPLICAS), timeout=120)
-    run, load = deploy_under_load([no_prestop, new_pod_template(overlays, 2)])
-    assert run.returncode == 0, run.output
+    run, load = settings_then_rollout_under_load(overlays, no_prestop, 2)
     report.record(
         "2b rollout without preStop delay",
         started,
