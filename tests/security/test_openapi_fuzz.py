@@ -62,6 +62,10 @@ def test_the_service_serves_the_fuzzed_document(service):
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_answers_within_its_schema(case, service, token):
+    # /api/v1/slow may sleep its documented maximum of 10 s, schemathesis's default timeout.
     case.call_and_validate(
-        base_url=service.url, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS
+        base_url=service.url,
+        headers={"Authorization": f"Bearer {token}"},
+        checks=CHECKS,
+        timeout=30,
     )
