@@ -518,6 +518,7 @@ def test_distributed_locust_counts_requests_per_pod(report):
         started,
         command=run.command,
         exit_code=run.returncode,
+        requests_per_pod=per_pod,
         summary=[line for line in run.output.splitlines() if line.strip()][-25:],
     )
     # Exit 3 is the SLO verdict (a busy shared node may break the latency SLO); anything
