@@ -52,10 +52,20 @@ def test_counts_survive_a_worker_being_recycled(database_url):
     service = ServiceProcess(database_url, MAX_REQUESTS="15", MAX_REQUESTS_JITTER="0").start()
     try:
         before = set(service.worker_pids())
-        sent = 50
-        for _ in range(sent):
-            # Generous timeout: a recycled worker's replacement may still be booting.
-            assert httpx.get(f"{service.url}/api/v1/ping", timeout=30).status_code == 200
+        sent = resets = 0
+        while sent < 50:
+            try:
+                # Generous timeout: a recycled worker's replacement may still be booting.
+                response = httpx.get(f"{service.url}/api/v1/ping", timeout=30)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A stopping worker closes the connections it accepted but had not read a
+                # request from: that request never reached the app. A client retries it,
+                # as nginx does (proxy_next_upstream error).
+                resets += 1
+                assert resets <= 5, "recycling reset more than the odd connection"
+                continue
+            assert response.status_code == 200
+            sent += 1
         deadline = time.monotonic() + 15
         while set(service.worker_pids()) & before and time.monotonic() < deadline:
             time.sleep(0.2)
