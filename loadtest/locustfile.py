@@ -32,7 +32,8 @@ SEED_ITEMS = 30
 API = "/api/v1"
 PAGE_KEYS = {"items", "total", "limit", "offset"}
 CLIENT_NETWORK = ipaddress.ip_network("198.18.0.0/15")
-METRIC_LINE = re.compile(r"^http_requests_total\{[^}]*\}\s+([0-9.e+]+)$", re.MULTILINE)
+# The labels end at the line's last "}": route templates put braces in label values.
+METRIC_LINE = re.compile(r"^http_requests_total\{.*\}\s+([0-9.e+]+)$", re.MULTILINE)
 
 # Filled on test start, per Locust process: the catalogue the users browse and a token.
 catalogue: dict = {"item_ids": [], "token": None, "run": None}
@@ -328,6 +329,7 @@ def _summarise_and_gate(environment, **_kwargs) -> None:
         before = catalogue["pods_before"]
         for pod, count in pod_request_counts(environment.parsed_options.pods_from).items():
             lines.append(f"pod {pod:<30} {count - before.get(pod, 0):>7.0f} requests served")
+        lines.append(f"(served includes each Locust worker's seeding: {SEED_ITEMS + 1} requests)")
     thresholds = yaml.safe_load(Path(environment.parsed_options.slo_file).read_text()) or {}
     broken = False
     for name, value, limit, kept in slo_verdicts(stats, thresholds):

@@ -4,8 +4,11 @@ import csv
 import json
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -98,3 +101,28 @@ def test_a_wrong_password_stops_the_run_before_any_load(running_service, tmp_pat
     assert result.returncode == 2
     assert "seeding the catalogue" in result.stderr
     assert "Aggregated" not in result.stdout
+
+
+def test_requests_per_pod_count_every_route(running_service):
+    """The per-pod lines of `make loadtest-k8s` read the service's own /metrics: requests to
+    templated routes (a {item_id} in the label) count like any other."""
+    address = running_service.url.removeprefix("http://")
+
+    def served() -> float:
+        # In a child process: importing the locustfile monkey-patches for gevent.
+        script = (
+            "import sys; from loadtest.locustfile import pod_request_counts;"
+            "print(pod_request_counts(sys.argv[1])['127.0.0.1'])"
+        )
+        run = subprocess.run([sys.executable, "-c", script, address], cwd=REPO,
+                             capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+        return float(run.stdout)
+
+    before = served()
+    for path in ("/api/v1/items/424242", "/api/v1/items/424243", "/api/v1/ping"):
+        httpx.get(running_service.url + path)
+    # The counter moves just after the response is sent.
+    deadline = time.monotonic() + 10
+    while (delta := served() - before) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert delta == 3
