@@ -525,6 +525,10 @@ def test_distributed_locust_counts_requests_per_pod(report):
     # else means the distributed run itself failed.
     assert run.returncode in (0, 3), run.output
     assert len(per_pod) == REPLICAS, run.output
+    # The pods' own counters hold at least every request Locust got an answer to.
+    requests, failures = run.output.split("\nAggregated ", 1)[1].split()[:2]
+    served = sum(float(line.split()[2]) for line in per_pod)
+    assert served >= int(requests) - int(failures), run.output
 
 
 def config_checksum() -> str:
