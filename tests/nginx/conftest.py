@@ -6,7 +6,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +21,6 @@ from tests.support.service import ServiceProcess
 # idle timeout stays below it as in production (60 s < 75 s).
 SERVICE_KEEPALIVE_S = 2
 UPSTREAM_KEEPALIVE_TIMEOUT = "1s"
-
-
-def eventually(find: Callable[[], object], what: str, timeout: float = 10.0):
-    """Poll until find() returns something truthy (a log line is written after the reply)."""
-    deadline = time.monotonic() + timeout
-    while not (found := find()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {timeout}s")
-        time.sleep(0.05)
-    return found
 
 
 def nginx_binary() -> str:

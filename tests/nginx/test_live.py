@@ -11,8 +11,9 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.nginx.conftest import SERVICE_KEEPALIVE_S, eventually
+from tests.nginx.conftest import SERVICE_KEEPALIVE_S
 from tests.support.net import free_port
+from tests.support.wait import eventually
 
 PROBLEM = "application/problem+json"
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.net import wait_for_http
 from tests.support.service import ServiceProcess
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -131,16 +132,16 @@ def test_sigterm_turns_unready_and_finishes_in_flight_requests(running_service):
 
 def test_log_lines_are_json_with_request_id_and_worker_plan(running_service):
     httpx.get(f"{running_service.url}/api/v1/items/424242", headers={"X-Request-ID": "trace-me"})
-    # The worker writes the line after the response; on a busy machine it can arrive later.
-    deadline = time.monotonic() + 10
-    while True:
-        lines = [
-            json.loads(line) for line in running_service.log().splitlines() if line.startswith("{")
-        ]
-        traced = [line for line in lines if line.get("request_id") == "trace-me"]
-        if traced or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+
+    def records() -> list[dict]:
+        log = running_service.log().splitlines()
+        return [json.loads(line) for line in log if line.startswith("{")]
+
+    # The worker writes the line after the response.
+    traced = eventually(
+        lambda: [line for line in records() if line.get("request_id") == "trace-me"],
+        "the traced access-log line",
+    )
     [access] = [line for line in traced if line.get("logger") == "app.access"]
     assert {
         "method": "GET",
@@ -149,5 +150,5 @@ def test_log_lines_are_json_with_request_id_and_worker_plan(running_service):
         "client_ip": "127.0.0.1",
     }.items() <= access.items()
     assert "duration_ms" in access
-    plan = next(line for line in lines if line["msg"].startswith("worker plan"))
+    plan = next(line for line in records() if line["msg"].startswith("worker plan"))
     assert (plan["workers"], plan["source"]) == (2, "WEB_CONCURRENCY")
