@@ -26,12 +26,12 @@ from pathlib import Path
 
 import httpx
 
+from harness.net import free_port
 from loadtest.budget import cpu_budget
 from loadtest.generators import locust_fixed_rate, require_wrk, wrk
 from loadtest.procs import REPO, VENV_BIN, Server, gunicorn_service, service_env
 from loadtest.report import bench_markdown, load_average, write_json
 from loadtest.stage import ADMIN_EMAIL, ADMIN_PASSWORD, SEEDED_ITEMS, Stage
-from tests.support.net import free_port
 
 REPORTS = REPO / "loadtest" / "reports"
 CONNECTIONS = 64

@@ -5,7 +5,7 @@ the run from range queries into the report folder (PNGs, plots.json) and writes 
     python -m loadtest.observe --out DIR --metrics-url URL -- locust -f loadtest/locustfile.py ...
     python -m loadtest.observe --out DIR --prometheus-url URL [--selector S] -- locust ...
 
-Without --prometheus-url a throwaway Prometheus (observability/prometheus.py) scrapes
+Without --prometheus-url a throwaway Prometheus (harness/prometheus.py) scrapes
 --metrics-url every second. Plotting never decides the exit code, Locust's does (0, 3 for a
 broken SLO, ...): when no Prometheus can record the run, one line says why and there are no
 plots.
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import httpx
 
+from harness.prometheus import JOB, PROMETHEUS, Prometheus, throwaway
 from loadtest.report import loadtest_markdown
 from observability.plots import Panel, Plot, draw, request_panels
-from observability.prometheus import JOB, PROMETHEUS, Prometheus, throwaway
 
 # At most this many points per line: a 1 h run at a 1 s scrape still draws quickly.
 MAX_POINTS = 600

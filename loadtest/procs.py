@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from harness.container import HARDENED, WAIT_CEILING_S, Engine, run_detached
 from loadtest.budget import ContainerBudget
-from tests.support.container import HARDENED, WAIT_CEILING_S, Engine, run_detached
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

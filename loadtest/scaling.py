@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from harness.container import IMAGE, Engine, NoEngine, find_engine
+from harness.net import free_port
 from loadtest.budget import CfsBudget, EngineParent, cpu_budget
 from loadtest.generators import locust_fixed_rate, require_wrk, wrk
 from loadtest.procs import (
@@ -39,8 +41,6 @@ from loadtest.procs import (
 )
 from loadtest.report import load_average, write_json
 from loadtest.stage import ADMIN_EMAIL, ADMIN_PASSWORD, SEEDED_ITEMS, Stage
-from tests.support.container import IMAGE, Engine, NoEngine, find_engine
-from tests.support.net import free_port
 
 REPORTS = REPO / "loadtest" / "reports"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from harness.net import free_port
+from harness.postgres import PostgresServer
 from loadtest.budget import Unlimited
 from loadtest.procs import VENV_BIN, descendants
-from tests.support.net import free_port
-from tests.support.postgres import PostgresServer
 
 ADMIN_EMAIL = "loadtest@example.com"
 ADMIN_PASSWORD = "load-test-password-0123"  # noqa: S105 - a throwaway database's only account

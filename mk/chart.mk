@@ -65,4 +65,4 @@ template: | $(HELM) ## Print the manifests of ENV= (dev, e2e, staging, productio
 	  -f deploy/values/$(ENV).yaml $(foreach f,$(VALUES),-f $(f)) $(if $(IMAGE_TAG),--set image.tag=$(IMAGE_TAG))
 
 chart-readme: ## Regenerate the parameter table of helm/items-api/README.md from values.yaml's @param comments
-	$(VENV_BIN)/python -m tests.chart.docs
+	$(VENV_BIN)/python -m helm.chart_docs

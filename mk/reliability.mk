@@ -17,10 +17,10 @@ LINT_TARGETS += lint-secrets lint-policy
 
 .PHONY: lint-secrets secrets-baseline lint-policy chaos
 lint-secrets: $(DEV_STAMP) ## detect-secrets over the tracked files: nothing beyond .secrets.baseline's audited false positives
-	@$(VENV_BIN)/python -m tests.security.secret_scan
+	@$(VENV_BIN)/python -m mk.secret_scan
 
 secrets-baseline: $(DEV_STAMP) ## Re-scan into .secrets.baseline; then label new findings with `detect-secrets audit .secrets.baseline`
-	@$(VENV_BIN)/python -m tests.security.secret_scan --update
+	@$(VENV_BIN)/python -m mk.secret_scan --update
 
 # $(CHECKOV) and its venv rule live in mk/terraform.mk, read after this file: hence the
 # recursive make instead of a prerequisite (as in mk/chart.mk).

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from .prometheus import Prometheus
+from harness.prometheus import Prometheus
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.postgres import PostgresServer
-from tests.support.service import TEST_JWT_SECRET, ServiceProcess
+from harness.postgres import PostgresServer
+from harness.service import TEST_JWT_SECRET, ServiceProcess
 
 TEMPLATE_DB = "items_template"
 ADMIN_EMAIL = "admin@example.com"

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.service import ServiceProcess
 from tests.chart.render import RELEASE, REPO, SECRETS, app_container, one, pod_spec, render
-from tests.support.service import ServiceProcess
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import json
 
 import yaml
 
-from tests.chart import docs
+from helm import chart_docs as docs
 
 
 def values() -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.kube import run_kubectl
+from harness.kube import run_kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "cluster"

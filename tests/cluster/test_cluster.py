@@ -2,11 +2,11 @@
 
 import json
 import subprocess
-import time
 import urllib.request
 
 import pytest
 
+from harness.wait import eventually
 from tests.cluster.conftest import CLUSTER, KUBECONFIG, VERSIONS, kubectl, kubectl_json
 
 pytestmark = pytest.mark.cluster
@@ -16,17 +16,7 @@ SMOKE_IMAGE = "localhost/items-api:dev"
 
 
 def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-        except AssertionError:
-            result = None
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not seen within {timeout}s")
-        time.sleep(1)
+    return eventually(check, what, timeout=timeout, every=1)
 
 
 def test_node_is_ready_and_runs_the_pinned_version():

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.kube import run_kubectl
+from harness.kube import run_kubectl
+from harness.wait import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBECONFIG = Path(os.environ.get("KUBECONFIG") or ROOT / ".local/cluster/admin.kubeconfig")
@@ -83,13 +84,7 @@ def is_ready(pod: dict) -> bool:
 
 def wait_for(what: str, check: Callable[[], object], timeout: float, every: float = 1.0):
     """Polls check() until it returns something truthy and returns that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if result := check():
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
+    return eventually(check, what, timeout=timeout, every=every)
 
 
 def settled(replicas: int) -> bool:

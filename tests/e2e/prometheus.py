@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from observability.prometheus import Prometheus
+from harness.prometheus import Prometheus
 from observability.render_rules import render_rules
 
 from .cluster import HELM, NAMESPACE, RELEASE, ROOT, kubectl, service_url, wait_for

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.prometheus import Prometheus
 from observability.plots import Panel, draw, request_panels
-from observability.prometheus import Prometheus
 
 from .cluster import NAMESPACE, ROOT
 

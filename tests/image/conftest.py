@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.support.container import (  # noqa: F401 (REPO, WAIT_CEILING_S: for the tests)
+from harness.container import (  # noqa: F401 (REPO, WAIT_CEILING_S: for the tests)
     HARDENED,
     IMAGE,
     REPO,
@@ -25,8 +24,9 @@ from tests.support.container import (  # noqa: F401 (REPO, WAIT_CEILING_S: for t
     find_engine,
     run_detached,
 )
-from tests.support.net import free_port
-from tests.support.service import TEST_JWT_SECRET
+from harness.net import free_port
+from harness.service import TEST_JWT_SECRET
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 _names = itertools.count()
 # Figures the session measured, printed after the test summary.

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
+from harness.net import free_port
 from tests.image.conftest import REPO
-from tests.support.net import free_port
 
 
 def messages(result: subprocess.CompletedProcess, prefix: str) -> list[str]:

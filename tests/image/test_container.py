@@ -10,6 +10,7 @@ import pytest
 from app.core.config import Settings
 from app.core.workers import CpuBudget, plan_workers
 
+from harness.wait import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.image.conftest import FIGURES, HARDENED, WAIT_CEILING_S, admin_token, baked_env
 
@@ -24,11 +25,12 @@ def worker_plan(container) -> dict:
 
 
 def wait_for_workers(container, count: int, timeout: float = WAIT_CEILING_S) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while len(pids := container.worker_pids()) != count:
-        assert time.monotonic() < deadline, f"{pids} is not {count} workers:\n{container.logs()}"
-        time.sleep(0.1)
-    return pids
+    def pids_if_complete() -> list[int]:
+        pids = container.worker_pids()
+        assert len(pids) == count, f"{pids} is not {count} workers:\n{container.logs()}"
+        return pids
+
+    return eventually(pids_if_complete, f"{count} workers", timeout=timeout, every=0.1)
 
 
 def test_hardened_container_serves_the_api_against_postgres(run_image, cli, database_url, image):
@@ -164,10 +166,11 @@ def test_sigterm_completes_in_flight_requests_and_exits_zero(run_image, database
     clients = [threading.Thread(target=slow_request) for _ in range(4)]
     for client in clients:
         client.start()
-    deadline = time.monotonic() + 4
-    while slow_requests_in_flight(container.url) < 4:
-        assert time.monotonic() < deadline, "the slow requests never were in flight together"
-        time.sleep(0.05)
+    eventually(
+        lambda: slow_requests_in_flight(container.url) >= 4,
+        "the slow requests in flight together",
+        timeout=4,
+    )
 
     # The engine's own deadline is past the grace period: a SIGKILL would show as exit 137.
     stop_started = time.monotonic()

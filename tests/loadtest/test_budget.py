@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.net import free_port
 from loadtest.budget import AffinityBudget, CfsBudget, cpu_budget
 from loadtest.procs import ContainerServer, descendants, service_env
-from tests.support.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ITEMS_API = Path(sys.executable).parent / "items-api"

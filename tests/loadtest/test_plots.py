@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from observability.prometheus import throwaway
+from harness.net import free_port
+from harness.prometheus import throwaway
 from tests.conftest import service_on_own_database
 from tests.loadtest.test_scenario import NO_FAILURES_SLO, REPO, env
-from tests.support.net import free_port
 
 PLOTS = ["throughput.png", "latency.png", "errors.png", "replicas.png"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.wait import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.support.wait import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 LOCUST = [str(REPO / ".venv" / "bin" / "locust"), "-f", str(REPO / "loadtest" / "locustfile.py")]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.net import free_port, wait_for_http
+from harness.postgres import PostgresServer
+from harness.service import ServiceProcess
 from nginx import render
 from tests.conftest import service_on_own_database
-from tests.support.net import free_port, wait_for_http
-from tests.support.postgres import PostgresServer
-from tests.support.service import ServiceProcess
 
 # Short, so the idle keep-alive test waits seconds rather than minutes; nginx's upstream
 # idle timeout stays below it as in production (60 s < 75 s).

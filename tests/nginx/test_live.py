@@ -11,9 +11,9 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from harness.net import free_port
+from harness.wait import eventually
 from tests.nginx.conftest import SERVICE_KEEPALIVE_S
-from tests.support.net import free_port
-from tests.support.wait import eventually
 
 PROBLEM = "application/problem+json"
 

@@ -2,17 +2,17 @@
 every rule evaluates without error on the series the service really exports, and the
 availability alert goes pending, then firing, when the database is gone."""
 
-import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from observability.prometheus import throwaway
+from harness.net import free_port, wait_for_http
+from harness.prometheus import throwaway
+from harness.service import ServiceProcess
+from harness.wait import eventually
 from observability.render_rules import render_rules
 from tests.observability.conftest import HELM
-from tests.support.net import free_port, wait_for_http
-from tests.support.service import ServiceProcess
 
 
 def prometheus_scraping(service_url: str, rules: str):
@@ -21,15 +21,9 @@ def prometheus_scraping(service_url: str, rules: str):
     return throwaway(f"{service_url}/metrics", labels={"namespace": "items"}, rules=rules)
 
 
-def poll(what: str, check: Callable[[], object], traffic: Callable[[], None], timeout=90.0):
+def poll(what: str, check: Callable[[], object], traffic: Callable[[], None]):
     """Send traffic until check() returns something truthy, and return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        traffic()
-        if result := check():
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"gave up waiting for {what} after {timeout}s")
+    return eventually(check, what, timeout=90, every=0.5, before_each=traffic)
 
 
 @pytest.mark.slow

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.postgres import PostgresServer
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, create_admin
 from tests.nginx.conftest import nginx_dir  # noqa: F401 - the session's nginx files, reused
 from tests.reliability.load import Load
-from tests.support.postgres import PostgresServer
 
 COLUMNS = {
     "requests_sent": "requests sent",

@@ -14,11 +14,12 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from harness.postgres import PostgresServer
+from harness.service import ServiceProcess
+from harness.wait import timed
 from tests.nginx.conftest import NginxProcess, new_dir
 from tests.reliability.conftest import rows_found, token_for
 from tests.reliability.load import Load
-from tests.support.postgres import PostgresServer
-from tests.support.service import ServiceProcess
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 
@@ -30,16 +31,6 @@ RECOVERED_WITHIN_S = 10
 PRE_STOP_S = 1.0
 # The machine is shared with builds: a start may take far longer than its 2 s target.
 START_TIMEOUT_S = 90
-
-
-def wait_for(condition, timeout: float, what: str) -> float:
-    """Poll until condition() is true; the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"{what} not within {timeout} s")
-        time.sleep(0.1)
-    return round(time.monotonic() - started, 1)
 
 
 def status_of(url: str) -> int | None:
@@ -92,7 +83,7 @@ def sigterm_with_requests_in_flight(
             pool.submit(httpx.get, f"{service.url}/api/v1/slow?ms=3000", timeout=30)
             for _ in range(requests)
         ]
-        wait_for(
+        timed(
             lambda: slow_in_progress(service) == requests,
             timeout=30,
             what="the direct requests reaching the instance",
@@ -169,7 +160,7 @@ def test_killed_worker_is_replaced_and_costs_only_its_requests(postgres, seeded_
             victim = service.worker_pids()[0]
             killed = time.monotonic()
             os.kill(victim, signal.SIGKILL)
-            replaced_in = wait_for(
+            replaced_in = timed(
                 lambda: victim not in service.worker_pids() and len(service.worker_pids()) == 2,
                 timeout=30,
                 what="a replacement worker",
@@ -209,7 +200,7 @@ def test_database_outage_gives_fast_503s_and_recovers_without_restart(
             stopped = time.monotonic()
             postgres.stop()
             try:
-                unready_in = wait_for(
+                unready_in = timed(
                     lambda: status_of(f"{service.url}/readyz") == 503,
                     timeout=UNREADY_WITHIN_S,
                     what="/readyz 503 after the database stopped",
@@ -220,7 +211,7 @@ def test_database_outage_gives_fast_503s_and_recovers_without_restart(
             finally:
                 postgres.start()
             restarted = time.monotonic()
-            ready_in = wait_for(
+            ready_in = timed(
                 lambda: status_of(f"{service.url}/readyz") == 200,
                 timeout=RECOVERED_WITHIN_S,
                 what="/readyz 200 after the database came back",
@@ -295,7 +286,7 @@ def test_pool_exhaustion_queues_then_answers_503_never_hangs(postgres, seeded_da
                 ready_while_exhausted = status_of(f"{service.url}/readyz")
                 released = time.monotonic()
             after_release = [future.result() for future in completed]
-        wait_for(
+        timed(
             lambda: status_of(f"{service.url}/api/v1/items") == 200,
             timeout=RECOVERED_WITHIN_S,
             what="the API after the lock was released",

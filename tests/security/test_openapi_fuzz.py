@@ -9,10 +9,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
+from harness.postgres import PostgresServer
+from harness.service import ServiceProcess
 from tests.conftest import make_settings, service_on_own_database
 from tests.reliability.conftest import token_for
-from tests.support.postgres import PostgresServer
-from tests.support.service import ServiceProcess
 
 EXAMPLES_PER_OPERATION = 25
 CHECKS = [

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.support.service import REPO
+from harness.service import REPO
 
 # kube-linter cannot be installed here (no release downloads); the developers' guide
 # names kube-score together with checkov's kubernetes policies in its place.

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.support.service import REPO, TEST_JWT_SECRET
+from harness.service import REPO, TEST_JWT_SECRET
 
 ITEMS_API = str(REPO / ".venv" / "bin" / "items-api")
 

@@ -1,6 +1,6 @@
 from app.core.config import settings_table
 
-from tests.support.service import REPO
+from harness.service import REPO
 
 
 def test_readme_configuration_table_matches_the_settings():

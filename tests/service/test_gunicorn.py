@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
-from tests.support.net import wait_for_http
-from tests.support.service import ServiceProcess
-from tests.support.wait import eventually
+from harness.net import wait_for_http
+from harness.service import ServiceProcess
+from harness.wait import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -67,10 +67,12 @@ def test_counts_survive_a_worker_being_recycled(database_url):
                 continue
             assert response.status_code == 200
             sent += 1
-        deadline = time.monotonic() + 15
-        while set(service.worker_pids()) & before and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not set(service.worker_pids()) & before, "workers were not recycled"
+        eventually(
+            lambda: not set(service.worker_pids()) & before,
+            "every worker recycled",
+            timeout=15,
+            every=0.2,
+        )
         metrics = httpx.get(f"{service.url}/metrics").text
         assert counter(metrics, "http_requests_total", handler="/api/v1/ping") == sent
     finally:
@@ -98,13 +100,14 @@ def test_readyz_follows_the_database_without_a_restart(postgres, running_service
 
 
 def wait_until_in_progress(client: httpx.Client, handler: str, count: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        metrics = client.get("/metrics").text
-        if counter(metrics, "http_requests_inprogress", handler=handler) >= count:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{count} requests to {handler} never were in flight together")
+    eventually(
+        lambda: (
+            counter(client.get("/metrics").text, "http_requests_inprogress", handler=handler)
+            >= count
+        ),
+        f"{count} requests to {handler} in flight together",
+        timeout=20,
+    )
 
 
 def test_sigterm_turns_unready_and_finishes_in_flight_requests(running_service):

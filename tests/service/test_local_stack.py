@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.net import free_port
-from tests.support.service import REPO
+from harness.net import free_port
+from harness.service import REPO
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@ import threading
 
 from app.core.migrations import downgrade, head_revision, upgrade
 
-from tests.support.service import REPO
+from harness.service import REPO
 
 TABLES = (
     "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname='public'"

@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from harness.service import TEST_JWT_SECRET
 from tests.conftest import ADMIN_EMAIL, get_token
-from tests.support.service import TEST_JWT_SECRET
 
 ITEM = {"name": "Gadget", "price": "1.00"}
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
-from tests.support.net import free_port, wait_for_http
+from harness.net import free_port, wait_for_http
 
 REPO = Path(__file__).resolve().parent.parent
 PROMETHEUS = REPO / ".tools" / "bin" / "prometheus"
@@ -96,7 +96,7 @@ def throwaway(
         port = free_port()
         with (work / "prometheus.log").open("w") as log:
             # Its own session: a Ctrl-C meant for the load test must not stop the recording.
-            process = subprocess.Popen(  # noqa: S603 our argv
+            process = subprocess.Popen(
                 [binary, f"--config.file={work / 'prometheus.yml'}",
                  f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

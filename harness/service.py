@@ -7,9 +7,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.net import free_port, wait_for_http
+from harness.net import free_port, wait_for_http
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 START = REPO / "service" / "bin" / "start"
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-0123456789"
 

@@ -3,10 +3,10 @@
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-from tests.support.net import free_port
+from harness.net import free_port
+from harness.wait import eventually
 
 
 def postgres_bindir() -> Path:
@@ -80,29 +80,26 @@ class PostgresServer:
     def create_database(self, name: str, template: str | None = None) -> str:
         """Create a database (a copy of template, if given); returns its URL."""
         sql = f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")
-        deadline = time.monotonic() + 30
-        while True:
+
+        def created() -> bool:
             try:
                 self.psql(sql)
-                return self.url(name)
             except subprocess.CalledProcessError as error:
                 # Copying waits for other sessions on the template to leave; on a busy machine
                 # that can take longer than PostgreSQL's own 5 s grace.
-                if (
-                    "being accessed by other users" not in error.stderr
-                    or time.monotonic() > deadline
-                ):
+                if "being accessed by other users" not in error.stderr:
                     raise
-                time.sleep(0.5)
+                return False
+            return True
+
+        eventually(created, f"database {name} created", timeout=30, every=0.5)
+        return self.url(name)
 
     def wait_until_accepting(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            probe = subprocess.run(
-                [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                capture_output=True,
-            )
-            if probe.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"PostgreSQL on port {self.port} did not accept connections")
+        pg_isready = [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)]
+        eventually(
+            lambda: subprocess.run(pg_isready, capture_output=True).returncode == 0,
+            f"PostgreSQL on port {self.port} accepting connections",
+            timeout=timeout,
+            every=0.1,
+        )

@@ -8,9 +8,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from harness.net import wait_for_http
+from harness.wait import eventually
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 IMAGE = os.environ.get("ITEMS_API_IMAGE", "localhost/items-api:dev")
 # What a Kubernetes pod with the chart's securityContext gets: no root filesystem writes,
 # no capabilities, no privilege escalation, a memory-backed /tmp.
@@ -82,27 +83,12 @@ class Container:
 
     def wait_until_ready(self, timeout: float = WAIT_CEILING_S) -> float:
         """Seconds from `run` to /readyz 200; fails early if the container exits."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(f"{self.url}/readyz", timeout=2)
-                if response.status_code == 200:
-                    return time.monotonic() - self.started_at
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-            except httpx.HTTPError as error:
-                last = repr(error)
-                if not self.running():
-                    raise AssertionError(f"container exited before ready:\n{self.logs()}") from None
-            time.sleep(0.05)
-        raise AssertionError(f"not ready within {timeout}s (last: {last}):\n{self.logs()}")
+        if not wait_for_http(f"{self.url}/readyz", timeout=timeout, alive=self.running):
+            raise AssertionError(f"container exited before ready:\n{self.logs()}")
+        return time.monotonic() - self.started_at
 
     def wait_until_exited(self, timeout: float = WAIT_CEILING_S) -> int:
-        deadline = time.monotonic() + timeout
-        while self.running():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"still running after {timeout}s:\n{self.logs()}")
-            time.sleep(0.1)
+        eventually(lambda: not self.running(), "the container exiting", timeout=timeout, every=0.1)
         return int(self.state("ExitCode"))
 
     def worker_pids(self) -> list[int]:

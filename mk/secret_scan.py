@@ -4,8 +4,8 @@
 and filters, keeps each known finding's audit label and adds new findings unlabelled.
 Line numbers move as files change, so findings are matched by file, type and secret hash.
 
-    python -m tests.security.secret_scan            # the lint gate (make lint-secrets)
-    python -m tests.security.secret_scan --update   # refresh .secrets.baseline, then audit it
+    python -m mk.secret_scan            # the lint gate (make lint-secrets)
+    python -m mk.secret_scan --update   # refresh .secrets.baseline, then audit it
 """
 
 import argparse
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / ".secrets.baseline"
 
 
@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print("possible secrets not in .secrets.baseline as false positives:", *found, sep="\n  ")
         print("a real secret: remove it and rotate it; a false positive: add an inline")
         print("`# pragma: allowlist secret` with the reason, or run")
-        print(
-            "`python -m tests.security.secret_scan --update` and label it in `detect-secrets audit`"
-        )
+        print("`python -m mk.secret_scan --update` and label it in `detect-secrets audit`")
         return 1
     print("lint-secrets: no unaudited findings")
     return 0

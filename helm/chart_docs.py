@@ -1,7 +1,7 @@
 """The chart's parameter docs: the `## @param` comments of values.yaml (Bitnami's convention),
 the README table generated from them, and the checks that keep docs, values and schema in step.
 
-`make chart-readme` (python -m tests.chart.docs) rewrites the table in helm/items-api/README.md.
+`make chart-readme` (python -m helm.chart_docs) rewrites the table in helm/items-api/README.md.
 """
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-CHART = Path(__file__).resolve().parents[2] / "helm" / "items-api"
+CHART = Path(__file__).resolve().parent / "items-api"
 VALUES = CHART / "values.yaml"
 SCHEMA = CHART / "values.schema.json"
 README = CHART / "README.md"
