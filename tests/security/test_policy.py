@@ -1,4 +1,4 @@
-"""Every policy check issue 6 names runs in `make lint` (read from make's dry run)."""
+"""Every policy check of the security review runs in `make lint` (read from make's dry run)."""
 
 import re
 import subprocess
