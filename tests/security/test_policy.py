@@ -17,7 +17,7 @@ CHECKS = {
     "kube-score over the rendered chart": r"kube-score score .*\$f",
     "gixy over every nginx rendering": r"gixy \$conf",
     "hadolint over the service Dockerfile": r"hadolint service/Dockerfile",
-    "detect-secrets against the baseline": r"python -m tests\.security\.secret_scan$",
+    "detect-secrets against the baseline": r"python -m mk\.secret_scan$",
 }
 
 
