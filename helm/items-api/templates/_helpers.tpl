@@ -407,16 +407,21 @@ the port the probes and the Service use. A YAML list of messages.
 {{- end }}
 {{- end }}
 {{- end }}
-{{- $env := concat (keys (include "items-api.ownConfigData" . | fromYaml)) (keys (include "items-api.secretData" . | fromYaml)) | sortAlpha -}}
+{{- /* Every setting the chart may set, also those it sets only for some values. */ -}}
+{{- $probe := deepCopy .Values -}}
+{{- $_ := set $probe.config "trustedHosts" (list "probe") -}}
+{{- $_ := set $probe.workers "webConcurrency" 1 -}}
+{{- $probeCtx := dict "Values" $probe "Chart" .Chart "Release" .Release "Capabilities" .Capabilities "Template" .Template -}}
+{{- $env := concat (keys (include "items-api.ownConfigData" $probeCtx | fromYaml)) (keys (include "items-api.secretData" . | fromYaml)) | uniq | sortAlpha -}}
 {{- range $key, $_ := .Values.config.extraEnv }}
 {{- if has $key $env }}
-- {{ printf "config.extraEnv.%s: the chart sets %s itself; use the value that sets it (see values.yaml) instead" $key $key | quote }}
+- {{ printf "config.extraEnv.%s: the chart sets %s itself; set the chart value for it instead (values.yaml's @param lines name each one's variable)" $key $key | quote }}
 {{- end }}
 {{- end }}
 {{- $seen := keys .Values.config.extraEnv -}}
 {{- range $i, $var := .Values.extraEnvVars }}
 {{- if has $var.name $env }}
-- {{ printf "extraEnvVars[%d].name %s: the chart sets %s itself; use the value that sets it (see values.yaml) instead" $i $var.name $var.name | quote }}
+- {{ printf "extraEnvVars[%d].name %s: the chart sets %s itself; set the chart value for it instead (values.yaml's @param lines name each one's variable)" $i $var.name $var.name | quote }}
 {{- else if has $var.name $seen }}
 - {{ printf "extraEnvVars[%d].name %s is set twice (config.extraEnv or extraEnvVars)" $i $var.name | quote }}
 {{- end }}
