@@ -194,7 +194,7 @@ def test_connection_budget_is_computed_shown_and_enforced():
     docs = render(*env_values("production"))
     annotations = one(docs, "Deployment")["metadata"]["annotations"]
     # (HPA max 8 + surge 1) pods x 2 workers (CPU limit 2) x (pool 5 + overflow 5)
-    assert annotations["items-api/workers-per-pod"] == "2"
+    assert annotations["items-api/max-workers-per-pod"] == "2"
     assert annotations["items-api/connection-budget"] == "180"
 
     result = template(*env_values("production"), "--set", "database.maxConnections=150")

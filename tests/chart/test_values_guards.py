@@ -120,7 +120,7 @@ def test_a_memory_limit_one_worker_does_not_fit_is_refused_not_shrunk_to_one_wor
     assert "workers.memoryPerWorkerMb 120" in error
     deployment = one(render(*SECRETS, *args, "--set", "workers.memoryPerWorkerMb=119"),
                      "Deployment")  # fmt: skip
-    assert deployment["metadata"]["annotations"]["items-api/workers-per-pod"] == "1"
+    assert deployment["metadata"]["annotations"]["items-api/max-workers-per-pod"] == "1"
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_a_memory_limit_one_worker_does_not_fit_is_refused_not_shrunk_to_one_wor
 )  # fmt: skip
 def test_the_budget_counts_the_most_workers_a_pod_can_start(args, workers):
     annotations = one(render(*SECRETS, *args), "Deployment")["metadata"]["annotations"]
-    assert annotations["items-api/workers-per-pod"] == workers
+    assert annotations["items-api/max-workers-per-pod"] == workers
     # replicaCount 2 + surge 1 pods, pool 5 + overflow 5 per worker
     assert annotations["items-api/connection-budget"] == str(3 * int(workers) * 10)
 
