@@ -243,11 +243,13 @@ StatefulSet controller labels each revision "<name>-<10-character hash>", a 63-c
 {{- include "items-api.suffixedName" (dict "ctx" . "suffix" "postgresql" "max" 52) -}}
 {{- end -}}
 
-{{/* The bundled PostgreSQL's image: registry/repository:tag, or @digest when one is given. */}}
-{{- define "items-api.postgresql.image" -}}
-{{- $i := .Values.postgresql.image -}}
-{{- $repo := $i.registry | empty | ternary $i.repository (printf "%s/%s" $i.registry $i.repository) -}}
-{{- $i.digest | empty | ternary (printf "%s:%s" $repo $i.tag) (printf "%s@%s" $repo $i.digest) -}}
+{{/*
+An image block's reference (registry, repository, tag, digest): registry/repository:tag, or
+@digest when a digest is given (it wins over the tag). usage: include "items-api.imageRef" $image
+*/}}
+{{- define "items-api.imageRef" -}}
+{{- $repo := .registry | empty | ternary .repository (printf "%s/%s" .registry .repository) -}}
+{{- .digest | empty | ternary (printf "%s:%s" $repo .tag) (printf "%s@%s" $repo .digest) -}}
 {{- end -}}
 
 {{/* The Secret's data, shared by the release's Secret and the migration hook's copy. */}}
