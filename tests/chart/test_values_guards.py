@@ -74,6 +74,26 @@ def test_overriding_what_the_chart_sets_is_refused_by_name(args, named):
     assert named in error
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--set-json", 'extraVolumes=[{"name": "tmp", "emptyDir": {}}]'],
+         "extraVolumes[0].name tmp: the pod already has a volume of that name"),
+        ([*SIDECAR, "--set-json", 'extraVolumes=[{"name": "nginx-run", "emptyDir": {}}]'],
+         "extraVolumes[0].name nginx-run"),
+        (["--set-json", 'extraVolumeMounts=[{"name": "x", "mountPath": "/tmp/metrics"}]'],
+         "extraVolumeMounts[0].mountPath /tmp/metrics"),
+        ([*SIDECAR, "--set-json", 'sidecars=[{"name": "nginx", "image": "nginx:1"}]'],
+         "sidecars[0].name nginx: the pod already has a container of that name"),
+        ([*BUNDLED_DB, "--set-json", 'initContainers=[{"name": "migrate", "image": "x:1"}]'],
+         "initContainers[0].name migrate"),
+    ],
+    ids=["volume-tmp", "volume-nginx", "mount-metrics", "sidecar-nginx", "init-migrate"],
+)  # fmt: skip
+def test_extra_volumes_and_containers_may_not_reuse_the_charts_names(args, named):
+    assert named in render_error(*SECRETS, *args)
+
+
 def test_labels_and_env_of_ones_own_render_once_each():
     docs = render(*SECRETS, "--set", "podLabels.team=payments", "--set", "commonLabels.tier=api",
                   "--set", "config.extraEnv.ACCESS_LOG_EXCLUDE_PATHS=/livez")  # fmt: skip

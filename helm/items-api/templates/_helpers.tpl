@@ -429,6 +429,41 @@ the port the probes and the Service use. A YAML list of messages.
 {{- end }}
 {{- $seen = append $seen $var.name }}
 {{- end }}
+{{- /* Names and paths in the app pod the chart uses; the API server refuses duplicates. */ -}}
+{{- $volumes := list "tmp" "metrics" -}}
+{{- $containers := list .Chart.Name -}}
+{{- if .Values.nginx.enabled -}}
+{{- range (include "items-api.nginx.volumes" . | fromYamlArray) -}}
+{{- $volumes = append $volumes .name -}}
+{{- end -}}
+{{- $containers = append $containers "nginx" -}}
+{{- end -}}
+{{- if and .Values.postgresql.enabled .Values.migrations.enabled -}}
+{{- $containers = append $containers "migrate" -}}
+{{- end -}}
+{{- $chartVolumes := $volumes -}}
+{{- $chartContainers := $containers -}}
+{{- range $i, $v := .Values.extraVolumes }}
+{{- if has $v.name $volumes }}
+- {{ printf "extraVolumes[%d].name %s: the pod already has a volume of that name (the chart's: %s)" $i $v.name (join ", " $chartVolumes) | quote }}
+{{- end }}
+{{- $volumes = append $volumes $v.name }}
+{{- end }}
+{{- $paths := list "/tmp" "/tmp/metrics" -}}
+{{- range $i, $m := .Values.extraVolumeMounts }}
+{{- if has $m.mountPath $paths }}
+- {{ printf "extraVolumeMounts[%d].mountPath %s: the app container already mounts a volume there" $i $m.mountPath | quote }}
+{{- end }}
+{{- $paths = append $paths $m.mountPath }}
+{{- end }}
+{{- range $list := list "sidecars" "initContainers" }}
+{{- range $i, $c := (get $.Values $list) }}
+{{- if has $c.name $containers }}
+- {{ printf "%s[%d].name %s: the pod already has a container of that name (the chart's: %s)" $list $i $c.name (join ", " $chartContainers) | quote }}
+{{- end }}
+{{- $containers = append $containers $c.name }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/*
