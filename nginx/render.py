@@ -15,33 +15,65 @@ import re
 import sys
 from pathlib import Path
 
+import yaml
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPO = TEMPLATES.parent.parent
 LOCAL_RUN_DIR = REPO / ".local" / "nginx"
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# The tuning defaults (suited to a JSON API) are the chart's `nginx:` values, read from here.
+CHART_VALUES = REPO / "helm" / "items-api" / "values.yaml"
 
-# Defaults suited to a JSON API, shared by every profile. The chart's values.yaml
-# repeats them as its `nginx:` defaults; tests/nginx/test_chart.py keeps the two equal.
-TUNING = {
-    "CLIENT_MAX_BODY_SIZE": "1m",
-    "CLIENT_BODY_BUFFER_SIZE": "128k",
-    "PROXY_CONNECT_TIMEOUT": "5s",
-    "PROXY_SEND_TIMEOUT": "30s",
-    "PROXY_READ_TIMEOUT": "30s",
-    "WEBSOCKET_TIMEOUT": "1h",
-    "PROXY_BUFFERING": "on",
-    "PROXY_REQUEST_BUFFERING": "on",
-    "PROXY_BUFFER_SIZE": "8k",
-    "PROXY_BUFFERS": "16 8k",
-    "UPSTREAM_KEEPALIVE": "16",
-    # Below the service's KEEPALIVE_S (75 s); see the upstream block.
-    "UPSTREAM_KEEPALIVE_TIMEOUT": "60s",
-    "RATE_LIMIT": "20r/s",
-    "RATE_LIMIT_BURST": "40",
-    "SERVER_NAME": "_",
-    "TRUSTED_PROXY_CIDR": "127.0.0.1/32",
-    "UPSTREAM": "127.0.0.1:8000",
-}
+
+def _chart_values() -> dict:
+    return yaml.safe_load(CHART_VALUES.read_text())
+
+
+def _on_off(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
+def tuning(chart: dict) -> dict[str, str]:
+    """Placeholders every profile shares, from the chart's values, spelt as nginx wants them
+    (as the chart's items-api.nginx.placeholders helper does)."""
+    n, proxy = chart["nginx"], chart["nginx"]["proxy"]
+    return {
+        "CLIENT_MAX_BODY_SIZE": n["clientMaxBodySize"],
+        "CLIENT_BODY_BUFFER_SIZE": n["clientBodyBufferSize"],
+        "PROXY_CONNECT_TIMEOUT": proxy["connectTimeout"],
+        "PROXY_SEND_TIMEOUT": proxy["sendTimeout"],
+        "PROXY_READ_TIMEOUT": proxy["readTimeout"],
+        "WEBSOCKET_TIMEOUT": proxy["websocketTimeout"],
+        "PROXY_BUFFERING": _on_off(proxy["buffering"]),
+        "PROXY_REQUEST_BUFFERING": _on_off(proxy["requestBuffering"]),
+        "PROXY_BUFFER_SIZE": proxy["bufferSize"],
+        "PROXY_BUFFERS": proxy["buffers"],
+        "UPSTREAM_KEEPALIVE": str(n["upstreamKeepalive"]["connections"]),
+        "UPSTREAM_KEEPALIVE_TIMEOUT": f"{n['upstreamKeepalive']['timeoutSeconds']}s",
+        "RATE_LIMIT": n["rateLimit"]["rate"],
+        "RATE_LIMIT_BURST": str(n["rateLimit"]["burst"]),
+        "SERVER_NAME": n["serverName"],
+        # Outside a cluster only loopback peers are proxies; the sidecar trusts the chart's CIDR.
+        "TRUSTED_PROXY_CIDR": "127.0.0.1/32",
+        "UPSTREAM": f"127.0.0.1:{chart['containerPorts']['http']}",
+    }
+
+
+def sidecar(chart: dict) -> dict[str, str]:
+    """The chart's own sidecar settings, for the profile that renders what the chart renders."""
+    n = chart["nginx"]
+    return {
+        "WORKER_PROCESSES": str(n["workerProcesses"]),
+        "HTTP_PORT": str(n["port"]),
+        "STATUS_LISTEN": str(n["statusPort"]),
+        # The ingress controller's pods; behind 127.0.0.1 every client would share the
+        # ingress's rate-limit bucket.
+        "TRUSTED_PROXY_CIDR": n["trustedProxyCidr"],
+    }
+
+
+CHART = _chart_values()
+TUNING = tuning(CHART)
 
 PROFILES: dict[str, dict[str, str]] = {
     # `make up`: a daemon in .local/nginx in front of gunicorn on 127.0.0.1:8000.
@@ -61,16 +93,11 @@ PROFILES: dict[str, dict[str, str]] = {
     # The chart's sidecar: non-root, read-only root, an emptyDir on /tmp/nginx, logs to
     # the container's streams, TLS left to the ingress.
     "sidecar": {
-        "WORKER_PROCESSES": "1",
+        **sidecar(CHART),
         # Reached on the pod IP; the ports are not exposed beyond the pod's Service.
         "LISTEN_ADDR": "0.0.0.0",  # noqa: S104
-        "HTTP_PORT": "8080",
         "HTTPS_PORT": "8443",
-        "STATUS_LISTEN": "8081",
         "PUBLIC_SCHEME": "http",
-        # The ingress controller's pods (10.244/16 in cluster/, 10/8 on most clusters); behind
-        # 127.0.0.1 every client would share the ingress's rate-limit bucket.
-        "TRUSTED_PROXY_CIDR": "10.0.0.0/8",
         "RUN_DIR": "/tmp/nginx",  # noqa: S108 - the sidecar's own emptyDir
         "ACCESS_LOG": "/dev/stdout",
         "ERROR_LOG": "stderr",

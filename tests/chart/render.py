@@ -1,6 +1,8 @@
 """`helm template` of the chart, as operators run it, parsed into Kubernetes objects."""
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,19 @@ def pod_spec(obj: dict) -> dict:
 
 def app_container(deployment: dict) -> dict:
     return next(c for c in pod_spec(deployment)["containers"] if c["name"] == "items-api")
+
+
+def notes(*args: str) -> str:
+    """NOTES.txt as `helm install` would print it, without the API server helm insists on:
+    a copy of the chart renders it through `tpl` as a value of a plain template."""
+    with tempfile.TemporaryDirectory() as tmp:
+        chart = Path(tmp) / CHART.name
+        shutil.copytree(CHART, chart, symlinks=False)
+        shutil.copy(chart / "templates" / "NOTES.txt", chart / "files" / "notes.txt")
+        (chart / "templates" / "notes.yaml").write_text(
+            'text: {{ tpl (.Files.Get "files/notes.txt") . | quote }}\n'
+        )
+        result = helm("template", RELEASE, str(chart), "--namespace", NAMESPACE,
+                      "--show-only", "templates/notes.yaml", *args)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["text"]

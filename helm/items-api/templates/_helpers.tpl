@@ -21,10 +21,14 @@ Names, labels and the derived figures (workers, connection budget) every templat
 {{- end -}}
 {{- end -}}
 
-{{/* A fullname with a suffix, still within 63 characters: usage (dict "ctx" . "suffix" "x"). */}}
+{{/*
+A fullname with a suffix, within 63 characters (the DNS label limit) or a shorter "max":
+usage (dict "ctx" . "suffix" "x" ["max" 52]).
+*/}}
 {{- define "items-api.suffixedName" -}}
 {{- $suffix := printf "-%s" .suffix -}}
-{{- printf "%s%s" (include "items-api.fullname" .ctx | trunc (int (sub 63 (len $suffix))) | trimSuffix "-") $suffix -}}
+{{- $max := .max | default 63 | int -}}
+{{- printf "%s%s" (include "items-api.fullname" .ctx | trunc (int (sub $max (len $suffix))) | trimSuffix "-") $suffix -}}
 {{- end -}}
 
 {{/* Chart name and version, as the helm.sh/chart label wants them. */}}
@@ -34,14 +38,19 @@ Names, labels and the derived figures (workers, connection budget) every templat
 
 {{/* Labels every object carries. */}}
 {{- define "items-api.labels" -}}
+{{ include "items-api.ownLabels" . }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The chart's own labels; commonLabels and podLabels may not redefine them (validateValues). */}}
+{{- define "items-api.ownLabels" -}}
 helm.sh/chart: {{ include "items-api.chart" . }}
 {{ include "items-api.selectorLabels" . }}
 app.kubernetes.io/version: {{ include "items-api.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: items-api
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
-{{- end }}
 {{- end -}}
 
 {{/* Labels that identify the release's objects; never change them (selectors are immutable). */}}
@@ -72,9 +81,9 @@ pod-networkpolicy: networkPolicy.enabled is false for this release
 
 {{/*
 An object's annotations: commonAnnotations, its own (extra) and its policy exceptions.
-usage: (dict "ctx" . "extra" $map "pod" true "policy" (list "CKV_K8S_35"))
-"pod" adds the exceptions every pod running the app image needs (pull policy, digest,
-NetworkPolicy when off).
+usage: (dict "ctx" . "extra" $map "pod" true "policy" (list "CKV_K8S_35") ["digest" $d])
+"pod" adds the exceptions every pod needs (pull policy, NetworkPolicy when off, and the digest
+exception unless "digest", default image.digest, is set).
 */}}
 {{- define "items-api.annotations" -}}
 {{- $ctx := .ctx -}}
@@ -82,7 +91,7 @@ NetworkPolicy when off).
 {{- $ids := .policy | default list -}}
 {{- if .pod -}}
 {{- $ids = concat (list "CKV_K8S_15" "container-image-pull-policy") $ids -}}
-{{- if not $ctx.Values.image.digest -}}
+{{- if not (ternary .digest $ctx.Values.image.digest (hasKey . "digest")) -}}
 {{- $ids = append $ids "CKV_K8S_43" -}}
 {{- end -}}
 {{- if not $ctx.Values.networkPolicy.enabled -}}
@@ -141,14 +150,13 @@ annotations:
 {{- .Values.secrets.existingSecret | default (include "items-api.fullname" .) -}}
 {{- end -}}
 
-{{/*
-A CPU quantity ("1500m", "2", 1.5) as a float number of CPUs, the value the kubelet writes to
-the container's CFS quota (cpu.max), which is what the service's worker formula reads.
-*/}}
-{{- define "items-api.cpuCores" -}}
+{{/* Any resource quantity ("250m", "1.5", "512Mi", "1G", 536870912) as a float. */}}
+{{- define "items-api.quantity" -}}
 {{- $q := toString . -}}
-{{- if hasSuffix "m" $q -}}
-{{- divf (trimSuffix "m" $q | float64) 1000 -}}
+{{- $units := dict "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
+{{- $unit := regexFind "([kMGTPE]i?|Ki|m)$" $q -}}
+{{- if $unit -}}
+{{- mulf (trimSuffix $unit $q | float64) (get $units $unit) -}}
 {{- else -}}
 {{- $q | float64 -}}
 {{- end -}}
@@ -156,45 +164,50 @@ the container's CFS quota (cpu.max), which is what the service's worker formula 
 
 {{/* A memory quantity ("512Mi", "1G", 536870912) in whole MiB, as the service reads memory.max. */}}
 {{- define "items-api.memoryMiB" -}}
-{{- $q := toString . -}}
-{{- $units := dict "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "k" 1000.0 "K" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 -}}
-{{- $bytes := 0.0 -}}
-{{- $unit := regexFind "[KMGTk]i?$" $q -}}
-{{- if $unit -}}
-{{- $bytes = mulf (trimSuffix $unit $q | float64) (get $units $unit) -}}
-{{- else -}}
-{{- $bytes = $q | float64 -}}
-{{- end -}}
-{{- floor (divf $bytes 1048576) | int -}}
+{{- floor (divf (include "items-api.quantity" . | float64) 1048576) | int -}}
 {{- end -}}
 
-{{/* Workers that fit the memory limit (the service's rule), or "" without a memory limit. */}}
-{{- define "items-api.workersFittingMemory" -}}
-{{- $mem := dig "limits" "memory" "" (.Values.resources | default dict) -}}
-{{- if $mem -}}
-{{- max 1 (div (sub (include "items-api.memoryMiB" $mem | int) 60) (int .Values.workers.memoryPerWorkerMb)) -}}
+{{/*
+Requests above limits, which the API server refuses: one message per quantity.
+usage: (dict "resources" $map "name" "nginx.resources")
+*/}}
+{{- define "items-api.resourceErrors" -}}
+{{- $r := .resources | default dict -}}
+{{- $limits := $r.limits | default dict -}}
+{{- range $kind, $request := ($r.requests | default dict) -}}
+{{- $limit := get $limits $kind -}}
+{{- if and $limit (gt (include "items-api.quantity" $request | float64) (include "items-api.quantity" $limit | float64)) }}
+- {{ printf "%s.requests.%s (%v) is above %s.limits.%s (%v); the API server refuses a request above its limit" $.name $kind $request $.name $kind $limit | quote }}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{/*
-Gunicorn workers per pod. Mirrors service/app/core/workers.py (tests/chart/test_workers.py keeps
-them equal): workers.webConcurrency overrides; else clamp(ceil(cpus * perCpu), 1, max) with cpus
-from the CPU limit, lowered to what fits the memory limit. Without a CPU limit the service counts
-the node's CPUs, which the chart cannot know, so the budget assumes workers.max.
+The memory model of a pod: a 60 MiB gunicorn master plus workers.memoryPerWorkerMb per worker
+(WORKER_MEMORY_MB; the service caps its workers with the same model). The number of workers
+that fit resources.limits.memory, or "" without a memory limit; 0 when not even one does.
+*/}}
+{{- define "items-api.workersFittingMemory" -}}
+{{- $mem := dig "limits" "memory" "" (.Values.resources | default dict) -}}
+{{- if $mem -}}
+{{- max 0 (div (sub (include "items-api.memoryMiB" $mem | int) 60) (int .Values.workers.memoryPerWorkerMb)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The most gunicorn workers a pod can start, the figure of the connection budget. How many it
+does start is the service's to decide (app/core/workers.py, from the CPU quota the kubelet sets):
+never more than workers.max nor more than fit the memory limit; workers.webConcurrency fixes it.
 */}}
 {{- define "items-api.workers" -}}
 {{- $w := .Values.workers -}}
 {{- if $w.webConcurrency -}}
 {{- int $w.webConcurrency -}}
 {{- else -}}
-{{- $cpu := dig "limits" "cpu" "" (.Values.resources | default dict) -}}
 {{- $n := int $w.max -}}
-{{- if $cpu -}}
-{{- $n = max 1 (min (ceil (mulf (include "items-api.cpuCores" $cpu | float64) ($w.perCpu | float64)) | int) (int $w.max)) -}}
-{{- end -}}
 {{- $fits := include "items-api.workersFittingMemory" . -}}
 {{- if $fits -}}
-{{- $n = min $n (int $fits) -}}
+{{- $n = max 1 (min $n (int $fits)) -}}
 {{- end -}}
 {{- $n -}}
 {{- end -}}
@@ -222,9 +235,21 @@ the node's CPUs, which the chart cannot know, so the budget assumes workers.max.
 {{- end -}}
 {{- end -}}
 
-{{/* The bundled PostgreSQL's name (StatefulSet, Service, headless DNS). */}}
+{{/*
+The bundled PostgreSQL's name (StatefulSet, Service, headless DNS). 52 characters at most: the
+StatefulSet controller labels each revision "<name>-<10-character hash>", a 63-character label.
+*/}}
 {{- define "items-api.postgresql.fullname" -}}
-{{- include "items-api.suffixedName" (dict "ctx" . "suffix" "postgresql") -}}
+{{- include "items-api.suffixedName" (dict "ctx" . "suffix" "postgresql" "max" 52) -}}
+{{- end -}}
+
+{{/*
+An image block's reference (registry, repository, tag, digest): registry/repository:tag, or
+@digest when a digest is given (it wins over the tag). usage: include "items-api.imageRef" $image
+*/}}
+{{- define "items-api.imageRef" -}}
+{{- $repo := .registry | empty | ternary .repository (printf "%s/%s" .registry .repository) -}}
+{{- .digest | empty | ternary (printf "%s:%s" $repo .tag) (printf "%s@%s" $repo .digest) -}}
 {{- end -}}
 
 {{/* The Secret's data, shared by the release's Secret and the migration hook's copy. */}}
@@ -234,10 +259,19 @@ JWT_SECRET: {{ .Values.secrets.jwtSecret | b64enc | quote }}
 {{- end -}}
 
 {{/*
-The service's non-secret settings (contract: pydantic-settings names). The ConfigMap holds them;
-the migration hook gets them inline because it runs before the ConfigMap exists.
+The service's non-secret settings (contract: pydantic-settings names) and config.extraEnv. The
+ConfigMap holds them; the migration hook gets them inline because it runs before the ConfigMap
+exists.
 */}}
 {{- define "items-api.configData" -}}
+{{ include "items-api.ownConfigData" . }}
+{{- range $k, $v := .Values.config.extraEnv }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The settings the chart sets itself; config.extraEnv may not redefine them (validateValues). */}}
+{{- define "items-api.ownConfigData" -}}
 {{- $c := .Values.config -}}
 {{- $db := .Values.database -}}
 ENVIRONMENT: {{ $c.environment | quote }}
@@ -270,9 +304,6 @@ DB_PREPARED_STATEMENT_CACHE: {{ $db.preparedStatementCache | quote }}
 READINESS_DB_TIMEOUT_S: {{ $db.readinessTimeoutSeconds | quote }}
 PROMETHEUS_MULTIPROC_DIR: "/tmp/metrics"
 APP_VERSION: {{ include "items-api.imageTag" . | quote }}
-{{- range $k, $v := $c.extraEnv }}
-{{ $k }}: {{ $v | quote }}
-{{- end }}
 {{- end -}}
 
 {{/* Pod and container security contexts: the values block minus its "enabled" switch. */}}
@@ -323,6 +354,9 @@ drained before gunicorn stops accepting (both get their signal when their pause 
 {{- $msgs = append $msgs "image.tag: \"latest\" is not allowed when config.environment is production; pin a version (or set image.digest)" -}}
 {{- end -}}
 {{- $fits := include "items-api.workersFittingMemory" . -}}
+{{- if and $fits (lt (int $fits) 1) -}}
+{{- $msgs = append $msgs (printf "resources.limits.memory %s (%d MiB) is below what one worker needs: 60 MiB for the gunicorn master + workers.memoryPerWorkerMb %d; raise the limit or lower workers.memoryPerWorkerMb" (toString .Values.resources.limits.memory) (include "items-api.memoryMiB" .Values.resources.limits.memory | int) (int .Values.workers.memoryPerWorkerMb)) -}}
+{{- end -}}
 {{- if and .Values.workers.webConcurrency $fits (gt (int .Values.workers.webConcurrency) (int $fits)) -}}
 {{- $msgs = append $msgs (printf "workers.webConcurrency %d does not fit resources.limits.memory %s at workers.memoryPerWorkerMb %d (at most %s workers): the service would refuse to start" (int .Values.workers.webConcurrency) (toString .Values.resources.limits.memory) (int .Values.workers.memoryPerWorkerMb) $fits) -}}
 {{- end -}}
@@ -353,11 +387,131 @@ drained before gunicorn stops accepting (both get their signal when their pause 
 {{- $maxConn := int .Values.database.maxConnections -}}
 {{- $budget := include "items-api.connectionBudget" . | int -}}
 {{- if and $maxConn (gt $budget $maxConn) -}}
-{{- $msgs = append $msgs (printf "connection budget %d exceeds database.maxConnections %d: %s pods (replicas or autoscaling.maxReplicas, plus rollingUpdate.maxSurge) x %s workers x (database.poolSize %d + database.maxOverflow %d); lower one of them or raise database.maxConnections" $budget $maxConn (include "items-api.maxPods" .) (include "items-api.workers" .) (int .Values.database.poolSize) (int .Values.database.maxOverflow)) -}}
+{{- $msgs = append $msgs (printf "connection budget %d exceeds database.maxConnections %d: %s pods (replicas or autoscaling.maxReplicas, plus rollingUpdate.maxSurge) x %s workers (workers.webConcurrency, else workers.max or what resources.limits.memory fits) x (database.poolSize %d + database.maxOverflow %d); lower one of them or raise database.maxConnections" $budget $maxConn (include "items-api.maxPods" .) (include "items-api.workers" .) (int .Values.database.poolSize) (int .Values.database.maxOverflow)) -}}
 {{- end -}}
+{{- $msgs = concat $msgs (include "items-api.ownedKeyErrors" . | fromYamlArray) (include "items-api.portErrors" . | fromYamlArray) (include "items-api.allResourceErrors" . | fromYamlArray) -}}
 {{- if $msgs -}}
 {{- fail (printf "\nVALUES VALIDATION:\n  - %s" (join "\n  - " $msgs)) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+User maps that would redefine what the chart sets: YAML keeps the last duplicate key, so a
+selector label would change (the API server rejects the Deployment) or PORT would differ from
+the port the probes and the Service use. A YAML list of messages.
+*/}}
+{{- define "items-api.ownedKeyErrors" -}}
+{{- $labels := append (keys (include "items-api.ownLabels" . | fromYaml)) "app.kubernetes.io/component" | sortAlpha -}}
+{{- range $map := list "commonLabels" "podLabels" }}
+{{- range $key, $_ := (get $.Values $map | default dict) }}
+{{- if has $key $labels }}
+- {{ printf "%s.%s: the chart sets this label itself (%s); choose another key" $map $key (join ", " $labels) | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- /* Every setting the chart may set, also those it sets only for some values. */ -}}
+{{- $probe := deepCopy .Values -}}
+{{- $_ := set $probe.config "trustedHosts" (list "probe") -}}
+{{- $_ := set $probe.workers "webConcurrency" 1 -}}
+{{- $probeCtx := dict "Values" $probe "Chart" .Chart "Release" .Release "Capabilities" .Capabilities "Template" .Template -}}
+{{- $env := concat (keys (include "items-api.ownConfigData" $probeCtx | fromYaml)) (keys (include "items-api.secretData" . | fromYaml)) | uniq | sortAlpha -}}
+{{- range $key, $_ := .Values.config.extraEnv }}
+{{- if has $key $env }}
+- {{ printf "config.extraEnv.%s: the chart sets %s itself; set the chart value for it instead (values.yaml's @param lines name each one's variable)" $key $key | quote }}
+{{- end }}
+{{- end }}
+{{- $seen := keys .Values.config.extraEnv -}}
+{{- range $i, $var := .Values.extraEnvVars }}
+{{- if has $var.name $env }}
+- {{ printf "extraEnvVars[%d].name %s: the chart sets %s itself; set the chart value for it instead (values.yaml's @param lines name each one's variable)" $i $var.name $var.name | quote }}
+{{- else if has $var.name $seen }}
+- {{ printf "extraEnvVars[%d].name %s is set twice (config.extraEnv or extraEnvVars)" $i $var.name | quote }}
+{{- end }}
+{{- $seen = append $seen $var.name }}
+{{- end }}
+{{- /* Names and paths in the app pod the chart uses; the API server refuses duplicates. */ -}}
+{{- $volumes := list "tmp" "metrics" -}}
+{{- $containers := list .Chart.Name -}}
+{{- if .Values.nginx.enabled -}}
+{{- range (include "items-api.nginx.volumes" . | fromYamlArray) -}}
+{{- $volumes = append $volumes .name -}}
+{{- end -}}
+{{- $containers = append $containers "nginx" -}}
+{{- end -}}
+{{- if and .Values.postgresql.enabled .Values.migrations.enabled -}}
+{{- $containers = append $containers "migrate" -}}
+{{- end -}}
+{{- $chartVolumes := $volumes -}}
+{{- $chartContainers := $containers -}}
+{{- range $i, $v := .Values.extraVolumes }}
+{{- if has $v.name $volumes }}
+- {{ printf "extraVolumes[%d].name %s: the pod already has a volume of that name (the chart's: %s)" $i $v.name (join ", " $chartVolumes) | quote }}
+{{- end }}
+{{- $volumes = append $volumes $v.name }}
+{{- end }}
+{{- $paths := list "/tmp" "/tmp/metrics" -}}
+{{- range $i, $m := .Values.extraVolumeMounts }}
+{{- if has $m.mountPath $paths }}
+- {{ printf "extraVolumeMounts[%d].mountPath %s: the app container already mounts a volume there" $i $m.mountPath | quote }}
+{{- end }}
+{{- $paths = append $paths $m.mountPath }}
+{{- end }}
+{{- range $list := list "sidecars" "initContainers" }}
+{{- range $i, $c := (get $.Values $list) }}
+{{- if has $c.name $containers }}
+- {{ printf "%s[%d].name %s: the pod already has a container of that name (the chart's: %s)" $list $i $c.name (join ", " $chartContainers) | quote }}
+{{- end }}
+{{- $containers = append $containers $c.name }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Ports two containers of one pod (or two ports of one Service) would share: the second
+container could not bind. A YAML list of messages.
+*/}}
+{{- define "items-api.portErrors" -}}
+{{- $ports := list (list "containerPorts.http" .Values.containerPorts.http) -}}
+{{- if .Values.nginx.enabled -}}
+{{- $ports = concat $ports (list (list "nginx.port" .Values.nginx.port) (list "nginx.statusPort" .Values.nginx.statusPort)) -}}
+{{- end -}}
+{{- range $i, $c := .Values.sidecars -}}
+{{- range $j, $p := $c.ports -}}
+{{- $ports = append $ports (list (printf "sidecars[%d].ports[%d].containerPort" $i $j) $p.containerPort) -}}
+{{- end -}}
+{{- end -}}
+{{- $owner := dict -}}
+{{- range $ports }}
+{{- $port := toString (index . 1) }}
+{{- if hasKey $owner $port }}
+- {{ printf "%s and %s are both %s: two containers of a pod cannot listen on one port" (get $owner $port) (index . 0) $port | quote }}
+{{- else }}
+{{- $_ := set $owner $port (index . 0) }}
+{{- end }}
+{{- end }}
+{{- if eq (int .Values.service.ports.http) (int .Values.service.ports.metrics) }}
+- {{ printf "service.ports.http and service.ports.metrics are both %v: a Service cannot expose one port twice" .Values.service.ports.http | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Requests above limits in any container the chart renders. A YAML list of messages. */}}
+{{- define "items-api.allResourceErrors" -}}
+{{- $all := list (list "resources" .Values.resources) (list "migrations.resources" .Values.migrations.resources) (list "tests.resources" .Values.tests.resources) -}}
+{{- if .Values.nginx.enabled -}}
+{{- $all = append $all (list "nginx.resources" .Values.nginx.resources) -}}
+{{- end -}}
+{{- if .Values.postgresql.enabled -}}
+{{- $all = append $all (list "postgresql.resources" .Values.postgresql.resources) -}}
+{{- end -}}
+{{- range $i, $c := .Values.sidecars -}}
+{{- $all = append $all (list (printf "sidecars[%d].resources" $i) $c.resources) -}}
+{{- end -}}
+{{- range $i, $c := .Values.initContainers -}}
+{{- $all = append $all (list (printf "initContainers[%d].resources" $i) $c.resources) -}}
+{{- end -}}
+{{- range $all }}
+{{- include "items-api.resourceErrors" (dict "name" (index . 0) "resources" (index . 1)) }}
+{{- end }}
 {{- end -}}
 
 {{/*

@@ -72,9 +72,7 @@ RATE_LIMIT_BURST: {{ $n.rateLimit.burst | quote }}
 
 {{/* registry/repository:tag, or @digest when a digest is given (it wins over the tag). */}}
 {{- define "items-api.nginx.image" -}}
-{{- $i := .Values.nginx.image -}}
-{{- $repo := $i.registry | empty | ternary $i.repository (printf "%s/%s" $i.registry $i.repository) -}}
-{{- $i.digest | empty | ternary (printf "%s:%s" $repo $i.tag) (printf "%s@%s" $repo $i.digest) -}}
+{{- include "items-api.imageRef" .Values.nginx.image -}}
 {{- end -}}
 
 {{/* The sidecar container: in front of gunicorn on loopback, probed on its own listeners. */}}

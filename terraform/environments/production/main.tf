@@ -24,7 +24,11 @@ module "app" {
     requests = { cpu = "1", memory = "512Mi" }
     limits   = { cpu = "2", memory = "1Gi" }
   }
-  # (8 pods + 1 surge) x 2 workers (CPU limit 2) x (5 + 5) = 180 of the 200 granted.
+  # The CPU limit of 2 gives 2 workers; max makes that the budget's bound too:
+  # (8 pods + 1 surge) x 2 workers x (5 + 5) = 180 of the 200 granted.
+  workers = {
+    max = 2
+  }
   database_pool = {
     max_connections = 200
   }

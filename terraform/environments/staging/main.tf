@@ -20,6 +20,10 @@ module "app" {
     min_replicas = 2
     max_replicas = 4
   }
+  # (4 pods + 1 surge) x 2 workers x (5 + 5) = 100 connections at most.
+  workers = {
+    max = 2
+  }
   database_pool = {
     max_connections = 100
   }

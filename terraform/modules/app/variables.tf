@@ -140,7 +140,7 @@ variable "config" {
 }
 
 variable "workers" {
-  description = "Gunicorn workers per pod: clamp(ceil(cpu_limit x per_cpu), 1, max); web_concurrency > 0 fixes the count."
+  description = "Gunicorn workers per pod: clamp(ceil(cpu_limit x per_cpu), 1, max); web_concurrency > 0 fixes the count. The chart's connection budget counts web_concurrency, else max (or what the memory limit fits)."
   type = object({
     per_cpu         = optional(number, 1)
     max             = optional(number, 8)
