@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.logging import request_id_var
+from app.middleware.methods import allowed_methods
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("app.errors")
@@ -71,8 +72,13 @@ DATABASE_UNAVAILABLE = (
 
 
 async def _http_exception(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    headers = error.headers
+    if error.status_code == 405:
+        # The router names only the first matching route's methods; list the whole path's.
+        allowed = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+        headers = {**(headers or {}), "Allow": allowed}
     return problem_response(
-        error.status_code, error.detail, instance=request.url.path, headers=error.headers
+        error.status_code, error.detail, instance=request.url.path, headers=headers
     )
 
 
