@@ -15,7 +15,7 @@ from app.core.config import PROBE_PATHS, Settings, get_settings
 from app.core.db import create_engine, create_probe_engine, create_sessionmaker
 from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE, instrument
 from app.core.migrations import head_revision
-from app.core.problems import install_problem_handlers
+from app.core.problems import describe_problems, install_problem_handlers
 from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.gzip import GZipMiddleware
 from app.middleware.methods import HttpMethodsMiddleware
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Read once while the app is built (under gunicorn's preload: in the master).
     app.state.head_revision = head_revision()
     install_problem_handlers(app)
+    describe_problems(app)
     include_api(app)
     # The router tries routes in order: probes and scrapes come every few seconds, API
     # requests far more often, so these go after the API's.
