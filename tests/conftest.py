@@ -47,9 +47,14 @@ def database_url(postgres: PostgresServer) -> str:
     return postgres.create_database(name, TEMPLATE_DB)
 
 
-def make_settings(database_url: str, **overrides):
-    from app.core.config import Settings
+# The Host header of FastAPI's TestClient.
+TEST_CLIENT_HOST = "testserver"
 
+
+def make_settings(database_url: str, **overrides):
+    from app.core.config import LOCAL_HOSTS, Settings
+
+    overrides.setdefault("TRUSTED_HOSTS", [TEST_CLIENT_HOST, *LOCAL_HOSTS])
     return Settings(
         ENVIRONMENT="test",
         DATABASE_URL=database_url,

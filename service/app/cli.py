@@ -102,6 +102,26 @@ def create_admin(email: str, password: str) -> None:
 
 
 @main.command()
+def purge_idempotency_keys() -> None:
+    """Delete idempotency keys older than IDEMPOTENCY_RETENTION_S."""
+    settings = get_settings()
+
+    async def run() -> int:
+        from app.core.db import create_engine, create_sessionmaker
+        from app.idempotency import purge_expired
+
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                return await purge_expired(session, settings.IDEMPOTENCY_RETENTION_S)
+        finally:
+            await engine.dispose()
+
+    purged = asyncio.run(run())
+    click.echo(f"purged {purged} idempotency keys older than {settings.IDEMPOTENCY_RETENTION_S}s")
+
+
+@main.command()
 def check_config() -> None:
     """Validate the settings and print them, secrets masked."""
     click.echo(get_settings().model_dump_json(indent=2))

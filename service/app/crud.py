@@ -1,15 +1,11 @@
-"""Database operations on users, items and idempotency keys."""
-
-import hashlib
-import json
+"""Database operations on users and items (idempotency keys: app.idempotency)."""
 
 from sqlalchemy import Row, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import hash_password
-from app.models import IdempotencyKey, Item, User
-from app.schemas import ItemCreate, ItemPublic
+from app.models import Item, User
+from app.schemas import ItemCreate
 
 
 def _escape_like(value: str) -> str:
@@ -64,41 +60,6 @@ async def create_item(session: AsyncSession, data: ItemCreate) -> Item:
     await session.flush()
     await session.refresh(item)
     return item
-
-
-def request_fingerprint(data: ItemCreate) -> str:
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def claim_idempotency_key(
-    session: AsyncSession, user_id: int, key: str, fingerprint: str
-) -> IdempotencyKey | None:
-    """Claim the key inside the open transaction; None when an earlier request holds it.
-
-    A concurrent request with the same key blocks on the unique index until this transaction
-    ends, then sees the stored response.
-    """
-    claimed = await session.scalar(
-        insert(IdempotencyKey)
-        .values(user_id=user_id, key=key, request_hash=fingerprint)
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotencyKey.id)
-    )
-    return None if claimed is None else await session.get(IdempotencyKey, claimed)
-
-
-async def stored_idempotent_response(
-    session: AsyncSession, user_id: int, key: str
-) -> IdempotencyKey | None:
-    return await session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-    )
-
-
-def remember_response(record: IdempotencyKey, status: int, item: Item) -> None:
-    record.response_status = status
-    record.response_body = ItemPublic.model_validate(item).model_dump(mode="json")
 
 
 async def update_item(session: AsyncSession, item_id: int, changes: dict) -> Item | None:

@@ -8,18 +8,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.api.main import include_api
 from app.api.routes import ops
-from app.core.config import Settings, get_settings
+from app.core.config import PROBE_PATHS, Settings, get_settings
 from app.core.db import create_engine, create_probe_engine, create_sessionmaker
 from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE, instrument
 from app.core.migrations import head_revision
-from app.core.problems import install_problem_handlers
+from app.core.problems import describe_problems, install_problem_handlers
 from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.gzip import GZipMiddleware
+from app.middleware.methods import HttpMethodsMiddleware
 from app.middleware.request_id import RequestIdMiddleware
+from app.middleware.trusted_host import TrustedHostMiddleware
 
 logger = logging.getLogger("app")
 
@@ -74,10 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Read once while the app is built (under gunicorn's preload: in the master).
     app.state.head_revision = head_revision()
     install_problem_handlers(app)
+    describe_problems(app)
     include_api(app)
     # The router tries routes in order: probes and scrapes come every few seconds, API
     # requests far more often, so these go after the API's.
     app.include_router(ops.router)
+    # Inside the metrics middleware (added by instrument), so HEAD is counted as HEAD.
+    app.add_middleware(HttpMethodsMiddleware, routes=app.router.routes)
     instrument(app, settings.METRICS_EXCLUDE_PATHS)
 
     # add_middleware wraps: the last added runs first on the way in.
@@ -86,11 +90,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.CORS_ORIGINS,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
-    if settings.TRUSTED_HOSTS != ["*"]:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.TRUSTED_HOSTS)
+    app.add_middleware(
+        TrustedHostMiddleware, hosts=settings.TRUSTED_HOSTS, exempt_paths=PROBE_PATHS
+    )
     app.add_middleware(
         AccessLogMiddleware, routes=app.routes, exclude_paths=settings.ACCESS_LOG_EXCLUDE_PATHS
     )

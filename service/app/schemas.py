@@ -2,17 +2,40 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Tag = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[\w.-]+$"),
+from app.core.text import Tag, Text, line
+
+NAME_MAX_LENGTH = 100
+Name = Annotated[
+    line(max_length=NAME_MAX_LENGTH, strip=True),
+    Field(
+        description="Trimmed and NFC-normalised, then unique; one line without control or "
+        "invisible (format) characters."
+    ),
 ]
 Price = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-Description = Annotated[str, Field(max_length=2000)]
+Description = Annotated[Text, Field(max_length=2000)]
+
+
+def _unique(tags: list[str]) -> list[str]:
+    if len(set(tags)) != len(tags):
+        raise ValueError("tags must be unique")
+    return tags
+
+
+# Duplicates are refused rather than dropped: what is stored is what was sent.
+Tags = Annotated[
+    list[Tag],
+    Field(
+        max_length=20,
+        json_schema_extra={"uniqueItems": True},
+        description="Up to 20 distinct tags of [A-Za-z0-9_.-]{1,32} (ASCII), trimmed.",
+    ),
+    AfterValidator(_unique),
+]
 
 
 # Fields a client may send when creating an item.
@@ -23,7 +46,7 @@ class ItemCreate(BaseModel):
     description: Description | None = None
     price: Price
     in_stock: bool = True
-    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    tags: Tags = Field(default_factory=list)
 
 
 # Fields a client may change; all optional, none nullable except description.
@@ -34,7 +57,7 @@ class ItemUpdate(BaseModel):
     description: Description | None = None
     price: Price | None = None
     in_stock: bool | None = None
-    tags: list[Tag] | None = Field(default=None, max_length=20)
+    tags: Tags | None = None
 
 
 # What the API returns for one item.
@@ -57,6 +80,14 @@ class ItemsPublic(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+# The OAuth2 password flow's form (RFC 6749 4.3.2), its text typed like every other input.
+class LoginForm(BaseModel):
+    grant_type: Literal["password"] | None = None
+    username: line(max_length=255) = Field(description="The account's email.")
+    password: Annotated[Text, Field(json_schema_extra={"format": "password"})]
+    scope: Text = ""
 
 
 class Token(BaseModel):

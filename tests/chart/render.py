@@ -61,7 +61,11 @@ def kinds(docs: list[dict]) -> set[str]:
 
 
 def pod_spec(obj: dict) -> dict:
-    return obj["spec"] if obj["kind"] == "Pod" else obj["spec"]["template"]["spec"]
+    if obj["kind"] == "Pod":
+        return obj["spec"]
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return obj["spec"]["template"]["spec"]
 
 
 def app_container(deployment: dict) -> dict:

@@ -65,9 +65,22 @@ def test_gunicorn_binds_the_container_port_the_probes_use(rendered, config, tmp_
 
 def test_probe_paths_answer_200_from_the_service_under_the_charts_settings(rendered, service):
     container = app_container(one(rendered, "Deployment"))
+    # The kubelet sends the pod's IP and port as the Host.
+    pod_ip = {"Host": "10.244.3.9:8000"}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         path = container[probe]["httpGet"]["path"]
-        assert httpx.get(f"{service.url}{path}", timeout=5).status_code == 200, probe
+        response = httpx.get(f"{service.url}{path}", headers=pod_ip, timeout=5)
+        assert response.status_code == 200, probe
+
+
+def test_the_service_answers_its_in_cluster_names_and_refuses_other_hosts(config, service):
+    for host in config["TRUSTED_HOSTS"].split(","):
+        authority = f"[{host}]" if ":" in host else host
+        response = httpx.get(f"{service.url}/api/v1/ping", headers={"Host": authority}, timeout=5)
+        assert response.status_code == 200, host
+    evil = httpx.get(f"{service.url}/api/v1/items/", headers={"Host": "evil.example"}, timeout=5)
+    assert evil.status_code == 400
+    assert "location" not in evil.headers
 
 
 def test_helm_test_pod_script_passes_against_the_service(rendered, service):

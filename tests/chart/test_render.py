@@ -18,6 +18,7 @@ from tests.chart.render import (
     one,
     pod_spec,
     render,
+    render_error,
     template,
 )
 from tests.chart.render import (
@@ -55,7 +56,7 @@ def test_a_custom_probe_replaces_the_default():
 
 
 def every_pod(docs):
-    return [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job", "Pod")]
+    return [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job", "CronJob", "Pod")]
 
 
 @pytest.mark.parametrize(
@@ -320,3 +321,81 @@ def test_make_template_names_the_environments_when_env_is_wrong():
     )  # fmt: skip
     assert result.returncode != 0
     assert "set ENV to one of: dev e2e production staging" in result.stderr
+
+
+PURGE = f"{RELEASE}-purge"
+
+
+def test_expired_idempotency_keys_are_purged_by_a_cronjob(defaults):
+    cronjob = one(defaults, "CronJob", PURGE)
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert cronjob["spec"]["schedule"] == "17 * * * *"
+    spec = pod_spec(cronjob)
+    (container,) = spec["containers"]
+    assert container["command"] == ["items-api", "purge-idempotency-keys"]
+    assert container["envFrom"] == [
+        {"configMapRef": {"name": RELEASE}},
+        {"secretRef": {"name": RELEASE}},
+    ]
+    # Its pods get the migration Job's network rules (DNS and the database), not the API's.
+    labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "migrations"
+    assert one(defaults, "ConfigMap")["data"]["IDEMPOTENCY_RETENTION_S"] == "86400"
+
+
+def test_the_purge_uses_an_existing_secret_keeps_its_name_short_and_can_be_off():
+    docs = render("--set", "secrets.existingSecret=mine", "--set", f"fullnameOverride={'x' * 63}")
+    cronjob = next(d for d in docs if d["kind"] == "CronJob")
+    assert len(cronjob["metadata"]["name"]) <= 52  # the API server's limit for a CronJob
+    assert {"secretRef": {"name": "mine"}} in pod_spec(cronjob)["containers"][0]["envFrom"]
+    assert "CronJob" not in kinds(render(*SECRETS, "--set", "idempotencyPurge.enabled=false"))
+
+
+def test_idempotency_purge_values_are_validated():
+    assert "schedule" in render_error(*SECRETS, "--set", "idempotencyPurge.schedule=hourly")
+    assert "idempotencyRetentionSeconds" in render_error(
+        *SECRETS, "--set", "config.idempotencyRetentionSeconds=0"
+    )
+
+
+def trusted_hosts(docs) -> list[str]:
+    return one(docs, "ConfigMap")["data"]["TRUSTED_HOSTS"].split(",")
+
+
+IN_CLUSTER = [
+    RELEASE,
+    f"{RELEASE}.{NAMESPACE}",
+    f"{RELEASE}.{NAMESPACE}.svc",
+    f"{RELEASE}.{NAMESPACE}.svc.cluster.local",
+    "localhost",
+    "127.0.0.1",
+    "::1",
+]
+
+
+def test_trusted_hosts_are_the_in_cluster_names_by_default(defaults):
+    assert trusted_hosts(defaults) == IN_CLUSTER
+
+
+def test_trusted_hosts_add_the_ingress_hosts_and_the_operators_own():
+    docs = render(
+        *SECRETS,
+        "--set", "ingress.enabled=true",
+        "--set", "ingress.hosts[0].host=api.example.com",
+        "--set", "ingress.hosts[0].paths[0].path=/",
+        "--set", "ingress.hosts[0].paths[0].pathType=Prefix",
+        "--set", "ingress.tls[0].secretName=tls",
+        "--set", "ingress.tls[0].hosts[0]=*.example.org",
+        "--set", "config.trustedHosts[0]=legacy.example.net",
+    )  # fmt: skip
+    assert trusted_hosts(docs) == [
+        "legacy.example.net",
+        *IN_CLUSTER,
+        "api.example.com",
+        "*.example.org",
+    ]
+
+
+@pytest.mark.parametrize("host", ["*", "https://api.example.com", "api.example.com:443"])
+def test_trusted_hosts_refuse_what_would_trust_any_host_or_is_no_host(host):
+    assert "trustedHosts" in render_error(*SECRETS, "--set", f"config.trustedHosts[0]={host}")

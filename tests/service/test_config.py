@@ -24,6 +24,9 @@ def check_config(**env: str) -> subprocess.CompletedProcess:
         ({"PORT": "70000"}, "invalid setting PORT"),
         ({"DATABASE_URL": "mysql://x/y"}, "invalid setting DATABASE_URL"),
         ({"ENVIRONMENT": "prod"}, "invalid setting ENVIRONMENT"),
+        ({"TRUSTED_HOSTS": "*"}, "invalid setting TRUSTED_HOSTS"),
+        ({"TRUSTED_HOSTS": "localhost,https://x.example"}, "invalid setting TRUSTED_HOSTS"),
+        ({"IDEMPOTENCY_RETENTION_S": "0"}, "invalid setting IDEMPOTENCY_RETENTION_S"),
         ({"ENVIRONMENT": "production"}, "JWT_SECRET must be set"),
         ({"ENVIRONMENT": "production", "JWT_SECRET": "short"}, "JWT_SECRET must be set"),
         (

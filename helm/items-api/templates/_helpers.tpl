@@ -281,9 +281,8 @@ HOST: "0.0.0.0"
 PORT: {{ .Values.containerPorts.http | quote }}
 ACCESS_TOKEN_EXPIRE_MINUTES: {{ $c.accessTokenExpireMinutes | quote }}
 CORS_ORIGINS: {{ join "," $c.corsOrigins | quote }}
-{{- with $c.trustedHosts }}
-TRUSTED_HOSTS: {{ join "," . | quote }}
-{{- end }}
+TRUSTED_HOSTS: {{ include "items-api.trustedHosts" . | quote }}
+IDEMPOTENCY_RETENTION_S: {{ $c.idempotencyRetentionSeconds | quote }}
 FORWARDED_ALLOW_IPS: {{ $c.forwardedAllowIps | quote }}
 GRACEFUL_TIMEOUT_S: {{ $c.gracefulTimeoutSeconds | quote }}
 KEEPALIVE_S: {{ $c.keepaliveSeconds | quote }}
@@ -545,4 +544,27 @@ resources:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+{{- end -}}
+
+{{/*
+TRUSTED_HOSTS: the Host names the service answers (others get a 400, so no absolute redirect
+can point elsewhere). config.trustedHosts, the ingress hosts, the httpRoute hostnames, the
+Service's in-cluster names (the helm test pod, in-cluster clients) and localhost (kubectl
+port-forward). Probes and scrapes send the pod IP; the service exempts their paths.
+*/}}
+{{- define "items-api.trustedHosts" -}}
+{{- $name := include "items-api.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $hosts := concat (.Values.config.trustedHosts | default list) (list
+    $name (printf "%s.%s" $name $ns) (printf "%s.%s.svc" $name $ns)
+    (printf "%s.%s.svc.cluster.local" $name $ns) "localhost" "127.0.0.1" "::1") -}}
+{{- if .Values.ingress.enabled -}}
+{{- range .Values.ingress.hosts }}{{ $hosts = append $hosts .host }}{{ end -}}
+{{- range .Values.ingress.tls }}{{ $hosts = concat $hosts (.hosts | default list) }}{{ end -}}
+{{- end -}}
+{{- $route := .Values.httpRoute | default dict -}}
+{{- if $route.enabled -}}
+{{- $hosts = concat $hosts ($route.hostnames | default list) -}}
+{{- end -}}
+{{- join "," (uniq $hosts) -}}
 {{- end -}}

@@ -1,5 +1,6 @@
 """Dependencies shared by the routes."""
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -35,13 +36,28 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
+# users.id is a PostgreSQL integer (int4): a larger id is no user, not a driver error.
+USER_ID_MAX = 2**31 - 1
+_USER_ID = re.compile(r"[1-9][0-9]{0,9}")
+
+
+def user_id_from_subject(subject: object) -> int | None:
+    """The user id a token's `sub` names: ASCII digits in the column's range, else None."""
+    if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
+        return None
+    user_id = int(subject)
+    return user_id if user_id <= USER_ID_MAX else None
+
+
 async def get_current_user(
     session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
     if not token:
         raise _unauthorized("Not authenticated.")
-    subject = decode_access_token(token, settings.JWT_SECRET.get_secret_value())
-    user = await session.get(User, int(subject)) if subject and subject.isdigit() else None
+    user_id = user_id_from_subject(
+        decode_access_token(token, settings.JWT_SECRET.get_secret_value())
+    )
+    user = await session.get(User, user_id) if user_id is not None else None
     if user is None or not user.is_active:
         raise _unauthorized("The token is invalid or expired.")
     return user

@@ -1,5 +1,6 @@
 """The one settings object. Every field is an environment variable of the same name."""
 
+import re
 import sys
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -11,6 +12,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_JWT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
 MIN_JWT_SECRET_LENGTH = 32
 PROBE_PATHS = ("/livez", "/readyz", "/metrics")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# A DNS name, an IPv4 or IPv6 address (no brackets, no port), or *.domain.
+_TRUSTED_HOST = re.compile(
+    r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*"
+)
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -67,9 +73,19 @@ class Settings(BaseSettings):
     )
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(15, ge=1, le=1440, description="token lifetime")
 
+    IDEMPOTENCY_RETENTION_S: int = Field(
+        86_400,
+        ge=60,
+        le=30 * 86_400,
+        description="Idempotency-Key replays are kept this long; then "
+        "`items-api purge-idempotency-keys` deletes them",
+    )
+
     CORS_ORIGINS: CommaList = Field([], description="comma-separated origins; empty: no CORS")
     TRUSTED_HOSTS: CommaList = Field(
-        ["*"], description="comma-separated Host values accepted; * accepts any"
+        list(LOCAL_HOSTS),
+        description="comma-separated Host names (or *.domain) served; others get a 400 "
+        "(probe paths exempt)",
     )
     FORWARDED_ALLOW_IPS: str = Field(
         "127.0.0.1", description="proxies (IPs/CIDRs) whose X-Forwarded-* headers are trusted"
@@ -120,6 +136,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("TRUSTED_HOSTS")
+    @classmethod
+    def _host_names(cls, hosts: list[str]) -> list[str]:
+        if not hosts:
+            raise ValueError("must list at least one host name")
+        for host in hosts:
+            if host == "*":
+                raise ValueError(
+                    "'*' would trust any Host, and redirects would send clients to it; "
+                    "list the names (or *.domain)"
+                )
+            if not _TRUSTED_HOST.fullmatch(host):
+                raise ValueError(f"{host!r} is not a host name, an IP address or *.domain")
+        return hosts
 
     @field_validator("DATABASE_URL")
     @classmethod

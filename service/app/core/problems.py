@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.logging import request_id_var
+from app.middleware.methods import allowed_methods
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("app.errors")
@@ -56,10 +57,74 @@ def problem_response(
     )
 
 
-PROBLEM_RESPONSES: dict[int | str, dict] = {
-    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
-    for status in (400, 401, 404, 409, 413, 422, 503)
+DATABASE_RETRY_AFTER_S = 2
+
+
+def problem_header(description: str, schema_type: str = "string") -> dict:
+    return {"description": description, "required": True, "schema": {"type": schema_type}}
+
+
+def problem(description: str, **headers: dict) -> dict:
+    """An OpenAPI response: a problem document, with the headers that always come with it."""
+    response: dict = {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    if headers:
+        response["headers"] = {name.replace("_", "-"): value for name, value in headers.items()}
+    return response
+
+
+# What any API operation may answer besides its own results: the service's own errors, and
+# the 413 and 429 nginx (in front in every deployment) answers in the same format.
+API_ERRORS: dict[int | str, dict] = {
+    400: problem("Bad request, or a Host header this service does not serve (TRUSTED_HOSTS)."),
+    404: problem("No such resource."),
+    405: problem(
+        "Method not allowed; `Allow` lists every method of the path.",
+        Allow=problem_header("the methods of the path, comma-separated"),
+    ),
+    413: problem("The body is larger than the proxy accepts."),
+    422: problem("Invalid input; `errors` names each field (`loc`) and why (`msg`)."),
+    429: problem(
+        "Too many requests from this client (the proxy's rate limits; the token endpoint has "
+        "a stricter one).",
+        Retry_After=problem_header("seconds to wait before retrying", "integer"),
+    ),
 }
+# Operations that need a bearer token or check credentials.
+AUTH_ERRORS: dict[int | str, dict] = {
+    401: problem(
+        "Missing, invalid or expired token, or wrong credentials.",
+        WWW_Authenticate=problem_header("Bearer"),
+    ),
+}
+CONFLICT_ERRORS: dict[int | str, dict] = {
+    409: problem("A conflict with stored data (a name in use, a key still in progress)."),
+}
+# Operations that use the database.
+DATABASE_ERRORS: dict[int | str, dict] = {
+    503: problem(
+        "The database is unavailable; retry after Retry-After seconds.",
+        Retry_After=problem_header("seconds to wait before retrying", "integer"),
+    ),
+}
+
+
+def describe_problems(app: FastAPI) -> None:
+    """Adds the Problem schema the responses above refer to to the generated document."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi
+
 
 DATABASE_UNAVAILABLE = (
     sa_exc.OperationalError,
@@ -71,8 +136,13 @@ DATABASE_UNAVAILABLE = (
 
 
 async def _http_exception(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    headers = error.headers
+    if error.status_code == 405:
+        # The router names only the first matching route's methods; list the whole path's.
+        allowed = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+        headers = {**(headers or {}), "Allow": allowed}
     return problem_response(
-        error.status_code, error.detail, instance=request.url.path, headers=error.headers
+        error.status_code, error.detail, instance=request.url.path, headers=headers
     )
 
 
@@ -92,7 +162,7 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
         503,
         "The database is unavailable; retry later.",
         instance=request.url.path,
-        headers={"Retry-After": "2"},
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
     )
 
 

@@ -1,13 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
 from app import crud
 from app.api.deps import SessionDep, SettingsDep
 from app.core.security import create_access_token, verify_password
-from app.schemas import Token
+from app.schemas import LoginForm, Token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -16,7 +15,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 async def login_for_access_token(
     session: SessionDep,
     settings: SettingsDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
 ) -> Token:
     user = await crud.get_user_by_email(session, form.username)
     hashed = user.hashed_password if user else None

@@ -1,12 +1,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from app import crud
+from app import crud, idempotency
 from app.api.deps import CurrentUser, SessionDep
-from app.schemas import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
+from app.core.text import Tag, line
+from app.schemas import NAME_MAX_LENGTH, ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
 
@@ -37,8 +37,8 @@ async def read_items(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
-    name_prefix: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    tag: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    name_prefix: Annotated[line(max_length=NAME_MAX_LENGTH) | None, Query()] = None,
+    tag: Annotated[Tag | None, Query()] = None,
 ) -> ItemsPublic:
     items, total = await crud.list_items(
         session, limit=limit, offset=offset, name_prefix=name_prefix, tag=tag
@@ -69,38 +69,21 @@ async def create_item(
     record = None
     user_id = user.id  # read before a rollback expires the instance
     if idempotency_key:
-        fingerprint = crud.request_fingerprint(body)
-        record = await crud.claim_idempotency_key(session, user_id, idempotency_key, fingerprint)
+        fingerprint = idempotency.request_fingerprint(body)
+        record = await idempotency.claim(session, user_id, idempotency_key, fingerprint)
         if record is None:
             await session.rollback()
-            return _replay(
-                await crud.stored_idempotent_response(session, user_id, idempotency_key),
-                fingerprint,
-            )
+            return await idempotency.replay(session, user_id, idempotency_key, fingerprint)
     try:
         item = await crud.create_item(session, body)
     except IntegrityError:
         await session.rollback()
         raise _name_taken(body.name) from None
+    created = ItemPublic.model_validate(item)
     if record is not None:
-        crud.remember_response(record, status.HTTP_201_CREATED, item)
+        idempotency.remember(record, status.HTTP_201_CREATED, created)
     await session.commit()
-    return ItemPublic.model_validate(item)
-
-
-def _replay(record, fingerprint: str) -> JSONResponse:
-    if record is None or record.response_body is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "A request with this key is in progress.")
-    if record.request_hash != fingerprint:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            "This Idempotency-Key was used with a different request body.",
-        )
-    return JSONResponse(
-        record.response_body,
-        status_code=record.response_status,
-        headers={"Idempotent-Replayed": "true"},
-    )
+    return created
 
 
 @router.patch("/{item_id}")

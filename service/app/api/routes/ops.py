@@ -6,7 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.core.db import migration_revision
-from app.core.problems import DATABASE_UNAVAILABLE, problem_response
+from app.core.problems import (
+    API_ERRORS,
+    DATABASE_UNAVAILABLE,
+    problem,
+    problem_header,
+    problem_response,
+)
 from app.schemas import Health, Version
 
 router = APIRouter(tags=["operations"])
@@ -18,7 +24,15 @@ async def livez() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", responses={503: {"description": "Not ready; the failing check is named."}})
+@router.get(
+    "/readyz",
+    responses={
+        503: problem(
+            "Not ready; the failing check is named.",
+            X_Failing_Check=problem_header("shutdown, database or migrations"),
+        )
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     if state.shutting_down:
@@ -47,7 +61,7 @@ def _not_ready(check: str, detail: str) -> JSONResponse:
     return response
 
 
-@router.get("/version")
+@router.get("/version", responses={400: API_ERRORS[400]})
 async def read_version(request: Request) -> Version:
     settings = request.app.state.settings
     return Version(version=settings.APP_VERSION, git_sha=settings.GIT_SHA)

@@ -62,3 +62,37 @@ def test_rs256_token_signed_with_hs_secret_as_public_key_is_rejected(client):
         jwt.api_jws.json.dumps({"sub": "1", "exp": 9999999999}).encode()
     ).decode()
     assert post_with_token(client, f"{header}.{payload}.c2lnbmF0dXJl").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"username": "admin\x00@example.com", "password": "x"}, "username"),
+        ({"username": "admin@example.com\x1b[2J", "password": "x"}, "username"),
+        ({"username": ADMIN_EMAIL, "password": "correct\x00horse"}, "password"),
+    ],
+)
+def test_login_refuses_text_the_database_cannot_hold_naming_the_field(client, form, field):
+    response = client.post("/api/v1/auth/token", data=form)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in {str(part) for error in response.json()["errors"] for part in error["loc"]}
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        pytest.param(str(2**31), id="above-int4"),
+        pytest.param("9" * 30, id="above-bigint"),
+        pytest.param("\u0661", id="arabic-indic-digit"),
+        pytest.param("\u00b2", id="superscript-two"),
+        pytest.param("-1", id="negative"),
+        pytest.param("01", id="leading-zero"),
+        pytest.param("1\n", id="trailing-newline"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_token_subjects_are_parsed_strictly(client, subject):
+    response = post_with_token(client, _forge(_claims(sub=subject)))
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"

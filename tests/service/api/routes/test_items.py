@@ -1,3 +1,4 @@
+import json
 import threading
 
 import pytest
@@ -198,3 +199,78 @@ def test_concurrent_updates_of_different_fields_both_land(client, auth_headers):
 def test_unknown_route_and_method_are_problems(client):
     assert_problem(client.get("/api/v1/nothing-here"), 404)
     assert_problem(client.put("/api/v1/items"), 405)
+
+
+def problem_fields(problem) -> set[str]:
+    return {str(part) for error in problem["errors"] for part in error["loc"]}
+
+
+# Text PostgreSQL cannot store (NUL; a lone surrogate, which JSON can spell) and text that does
+# not look like what it is (line breaks, an ANSI escape, zero-width and bidi characters).
+UNSTORABLE = ["a\x00b", "\ud800"]
+INVISIBLE = ["two\nlines", "cr\rlf", "\x1b[31mred", "zero\u200bwidth", "rtl\u202eoverride", "\x85"]
+
+
+@pytest.mark.parametrize("text", [*UNSTORABLE, *INVISIBLE])
+@pytest.mark.parametrize("field", ["name", "tags"])
+def test_names_and_tags_refuse_control_and_invisible_characters(client, auth_headers, field, text):
+    value = [text] if field == "tags" else text
+    body = json.dumps({**ITEM, field: value}).encode()  # json.dumps escapes the surrogate
+    headers = {**auth_headers, "Content-Type": "application/json"}
+    problem = assert_problem(client.post("/api/v1/items", content=body, headers=headers), 422)
+    assert field in problem_fields(problem)
+    item = create(client, auth_headers)
+    patch = json.dumps({field: value}).encode()
+    problem = assert_problem(
+        client.patch(f"/api/v1/items/{item['id']}", content=patch, headers=headers), 422
+    )
+    assert field in problem_fields(problem)
+
+
+@pytest.mark.parametrize("text", [*UNSTORABLE, "\x1b[2J", "\x07"])
+def test_descriptions_refuse_what_postgresql_cannot_store(client, auth_headers, text):
+    body = json.dumps({**ITEM, "description": f"x{text}y"}).encode()
+    headers = {**auth_headers, "Content-Type": "application/json"}
+    problem = assert_problem(client.post("/api/v1/items", content=body, headers=headers), 422)
+    assert "description" in problem_fields(problem)
+
+
+def test_descriptions_keep_line_breaks_and_tabs(client, auth_headers):
+    text = "first line\r\nsecond\tline\n"
+    assert create(client, auth_headers, description=text)["description"] == text
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"name_prefix": "a\x00"}, "name_prefix"),
+        ({"name_prefix": "\x1b[31m"}, "name_prefix"),
+        ({"tag": "a\x00"}, "tag"),
+        ({"tag": "caf\u00e9"}, "tag"),
+        ({"tag": "has space"}, "tag"),
+    ],
+)
+def test_list_filters_refuse_text_a_name_or_tag_cannot_hold(client, params, field):
+    problem = assert_problem(client.get("/api/v1/items", params=params), 422)
+    assert field in problem_fields(problem)
+
+
+def test_composed_and_decomposed_names_are_one_name(client, auth_headers):
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    created = create(client, auth_headers, name=decomposed)
+    assert created["name"] == composed
+    assert_problem(
+        client.post("/api/v1/items", json={**ITEM, "name": composed}, headers=auth_headers), 409
+    )
+    found = client.get("/api/v1/items", params={"name_prefix": "cafe\u0301"}).json()
+    assert [item["id"] for item in found["items"]] == [created["id"]]
+
+
+@pytest.mark.parametrize(
+    "tags", [["caf\u00e9"], ["\u0442\u0435\u0433"], ["\uff21"], ["dup", "dup"], ["dup", " dup "]]
+)
+def test_tags_are_distinct_and_ascii(client, auth_headers, tags):
+    problem = assert_problem(
+        client.post("/api/v1/items", json={**ITEM, "tags": tags}, headers=auth_headers), 422
+    )
+    assert "tags" in problem_fields(problem)
