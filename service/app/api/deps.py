@@ -7,7 +7,9 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import crud
 from app.core.config import Settings
+from app.core.db import Database
 from app.core.security import decode_access_token
 from app.models import User
 
@@ -23,8 +25,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_database(request: Request) -> Database:
+    return request.app.state.database
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -36,15 +43,19 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 async def get_current_user(
-    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    db: DatabaseDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
+    """The token's user, if still active: one SELECT, outside any transaction."""
     if not token:
         raise _unauthorized("Not authenticated.")
     subject = decode_access_token(token, settings.JWT_SECRET.get_secret_value())
-    user = await session.get(User, int(subject)) if subject and subject.isdigit() else None
-    if user is None or not user.is_active:
+    row = None
+    if subject and subject.isdigit():
+        row = await db.read(lambda connection: crud.active_user(connection, int(subject)))
+    if row is None:
         raise _unauthorized("The token is invalid or expired.")
-    return user
+    # Detached: routes read its columns; nothing loads or writes through it.
+    return User(id=row["id"], email=row["email"], is_superuser=row["is_superuser"], is_active=True)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
