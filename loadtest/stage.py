@@ -20,6 +20,20 @@ ADMIN_PASSWORD = "load-test-password-0123"  # noqa: S105 - a throwaway database'
 SEEDED_ITEMS = 1000  # ids 1..1000, as the INSERT below makes them
 
 
+def seed_items(postgres: PostgresServer, database: str, count: int, first: int = 1) -> None:
+    """Items first..first+count-1 (ids as numbered on an empty table), in one INSERT from
+    generate_series: named seed-<n>; tagged seed (all), group<n % 10> (a tenth each) and
+    rare<n % 1000> (a thousandth each)."""
+    postgres.psql(
+        "INSERT INTO items (name, description, price, tags) "  # noqa: S608 - two integers
+        "SELECT 'seed-' || g, 'seeded for the load test', (g % 500) + 0.99, "
+        "ARRAY['seed', 'group' || (g % 10), 'rare' || (g % 1000)] "
+        f"FROM generate_series({first}, {first + count - 1}) g",
+        database=database,
+    )
+    postgres.psql("VACUUM ANALYZE items", database=database)
+
+
 class Stage:
     def __init__(self, name: str = "items-api-loadgen") -> None:
         self._stack = ExitStack()
@@ -60,13 +74,7 @@ class Stage:
                 "ENVIRONMENT": "test",
             },
         )
-        self.postgres.psql(
-            "INSERT INTO items (name, description, price, tags) "
-            "SELECT 'seed-' || g, 'seeded for the load test', (g % 500) + 0.99, "
-            "ARRAY['seed', 'group' || (g % 10)] FROM generate_series(1, 1000) g",
-            database="items",
-        )
-        self.postgres.psql("VACUUM ANALYZE items", database="items")
+        seed_items(self.postgres, "items", SEEDED_ITEMS)
         return self
 
     def _adopt_postgres(self) -> None:
