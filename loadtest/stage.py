@@ -85,6 +85,21 @@ class Stage:
     def __exit__(self, *exc) -> None:
         self._stack.close()
 
+    def sessions_opened(self) -> int:
+        """Sessions opened on the items database so far (the pools' and the anchors')."""
+        return int(
+            self.postgres.psql("SELECT sessions FROM pg_stat_database WHERE datname = 'items'")
+        )
+
+    def token_for_admin(self, secret: str) -> str:
+        """A bearer token for the admin, as the service signs it with `secret`."""
+        from app.core.security import create_access_token
+
+        admin = self.postgres.psql(
+            "SELECT id FROM users WHERE is_superuser ORDER BY id LIMIT 1", database="items"
+        )
+        return create_access_token(admin, secret, 60)
+
     def token(self, url: str) -> str:
         for _ in range(3):
             response = httpx.post(
