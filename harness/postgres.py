@@ -1,8 +1,10 @@
 """A throwaway PostgreSQL server: initdb in a temporary folder, a free loopback port."""
 
 import os
+import re
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness.net import free_port
@@ -17,6 +19,11 @@ def postgres_bindir() -> Path:
     if not candidates:
         raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
     return candidates[0].parent
+
+
+# A statement as log_statement=all records it: simple protocol ("statement: BEGIN;") or the
+# execute step of the extended protocol, which asyncpg uses ("execute __asyncpg_stmt_1__: ...").
+_LOGGED_STATEMENT = re.compile(r"\[(\d+)\] LOG:  (?:statement|execute [^:]*): (.*)")
 
 
 class PostgresServer:
@@ -103,3 +110,24 @@ class PostgresServer:
             timeout=timeout,
             every=0.1,
         )
+
+    def log_statements(self, database: str) -> None:
+        """Log every statement of the sessions that connect to `database` from now on."""
+        self.psql(f"ALTER DATABASE {database} SET log_statement = 'all'")
+
+    @contextmanager
+    def statements_of(self, database: str, application_name: str, into: list[str]):
+        """Collect into `into` the statements the sessions of `application_name` on
+        `database` sent inside the block: one per round trip (log_statements first)."""
+        start = self.log_file.stat().st_size
+        yield
+        sessions = (
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{}' AND application_name = '{}'"
+        )
+        pids = set(self.psql(sessions.format(database, application_name)).split())
+        with self.log_file.open(errors="replace") as log:
+            log.seek(start)
+            for line in log:
+                found = _LOGGED_STATEMENT.search(line)
+                if found and found.group(1) in pids:
+                    into.append(found.group(2).strip())

@@ -7,10 +7,19 @@ The ratios the issue sets targets for are computed from the same run:
     middleware_vs_bare_fastapi  our /api/v1/ping (request id, access log, metrics)
                                 vs. a FastAPI app with only that route
     nginx_vs_direct             our /api/v1/ping through nginx vs. straight to gunicorn
-    db_route_vs_raw_asyncpg     our GET /api/v1/items/{id} (SQLAlchemy, middleware)
-                                vs. the same read on a raw asyncpg pool
+    db_route_vs_raw_asyncpg     our GET /api/v1/items/{id} (SQLAlchemy's pool, middleware)
+                                vs. the same read on a raw asyncpg pool of the same size
+    create_vs_raw_asyncpg       our POST /api/v1/items vs. the same create (token check,
+                                INSERT ... RETURNING) on bare FastAPI and the raw pool
 
-    python -m loadtest.bench [--seconds 5] [--out loadtest/reports]
+Each case also gets the server's own CPU time per request (its processes' user + system
+time over the run, divided by the requests answered: steadier than req/s on a shared
+machine) and the PostgreSQL sessions opened meanwhile (a pool that churns opens some).
+Beside the cases: the PostgreSQL round trips of each request kind (from the server's
+statement log), the list at 1,000 rows and at --list-rows rows, the read's tail at several
+concurrencies, and the read at several pool sizes.
+
+    python -m loadtest.bench [--seconds 5] [--list-rows 1000000] [--out loadtest/reports]
 """
 
 import argparse
@@ -31,14 +40,27 @@ from loadtest.budget import cpu_budget
 from loadtest.generators import locust_fixed_rate, require_wrk, wrk
 from loadtest.procs import REPO, VENV_BIN, Server, gunicorn_service, service_env
 from loadtest.report import bench_markdown, load_average, write_json
-from loadtest.stage import ADMIN_EMAIL, ADMIN_PASSWORD, SEEDED_ITEMS, Stage
+from loadtest.stage import ADMIN_EMAIL, ADMIN_PASSWORD, SEEDED_ITEMS, Stage, seed_items
 
 REPORTS = REPO / "loadtest" / "reports"
 CONNECTIONS = 64
 TARGETS = {
     "middleware_vs_bare_fastapi": 0.6,
     "nginx_vs_direct": 0.85,
-    "db_route_vs_raw_asyncpg": 0.7,
+    "db_route_vs_raw_asyncpg": 0.5,
+    "create_vs_raw_asyncpg": 0.5,
+}
+# The list at --list-rows rows may take at most this many times its p50 at 1,000 rows.
+LIST_SCALING_TARGET = 1.5
+# p99 at most this many times p50, at the concurrency the README recommends per worker.
+TAIL_TARGET = 3.0
+TAIL_CONNECTIONS = (8, 16, 32, CONNECTIONS)
+POOL_SIZES = (2, 5, 10)
+LISTS = {
+    "list_plain": ("limit=20", "GET /api/v1/items?limit=20"),
+    "list_tag": ("limit=20&tag=group3", "the same, tag=group3 (a tenth of the rows)"),
+    "list_rare_tag": ("limit=20&tag=rare7", "the same, tag=rare7 (a thousandth)"),
+    "list_prefix": ("limit=20&name_prefix=seed-12", "the same, name_prefix=seed-12"),
 }
 RSS_TARGET_MB = 90
 START_TARGET_S = 2.0
@@ -62,7 +84,7 @@ def reference_app(name: str, app: str, port: int, budget, database_url: str) -> 
         ],
         port=port,
         budget=budget,
-        env={"DATABASE_URL": database_url},
+        env={k: v for k, v in service_env(database_url).items() if k != "ENVIRONMENT"},
     )
 
 
@@ -121,14 +143,30 @@ class Bench:
         self.figures: dict[str, dict] = {}
         self.budget_kind = ""
 
-    def saturate(self, name: str, what: str, url: str, mode: str = "get", env=None) -> dict:
-        wrk(url, seconds=1, connections=CONNECTIONS, mode=mode, env=env)
-        case = wrk(url, seconds=self.args.seconds, connections=CONNECTIONS, mode=mode, env=env)
+    def saturate(
+        self,
+        name: str,
+        what: str,
+        server,
+        url: str,
+        mode: str = "get",
+        env=None,
+        connections: int = CONNECTIONS,
+        record: bool = True,
+    ) -> dict:
+        wrk(url, seconds=1, connections=connections, mode=mode, env=env)
+        cpu, sessions = server.cpu_seconds(), self.stage.sessions_opened()
+        case = wrk(url, seconds=self.args.seconds, connections=connections, mode=mode, env=env)
+        answered = case["requests"] - case["errors"]
+        case["cpu_us_per_request"] = round((server.cpu_seconds() - cpu) / max(answered, 1) * 1e6)
+        case["sessions_opened"] = self.stage.sessions_opened() - sessions
         case["what"] = what
-        self.cases[name] = case
+        if record:
+            self.cases[name] = case
         print(
-            f"  {name:<22} {case['rps']:8.0f} req/s  p99 {case['latency_ms']['p99']:7.1f} ms"
-            f"  errors {case['errors']}",
+            f"  {name:<26} {case['rps']:8.0f} req/s  {case['cpu_us_per_request']:6d} us CPU"
+            f"  p50 {case['latency_ms']['p50']:7.1f} ms  p99 {case['latency_ms']['p99']:7.1f} ms"
+            f"  errors {case['errors']}  sessions +{case['sessions_opened']}",
             flush=True,
         )
         return case
@@ -140,6 +178,8 @@ class Bench:
 
     def references(self) -> None:
         url = self.stage.database_url
+        token = self.stage.token_for_admin(service_env(url)["JWT_SECRET"])
+        env = {"WRK_IDS": str(SEEDED_ITEMS), "WRK_TOKEN": token}
         for name, app, path, mode, what in [
             ("minimal_asgi", "minimal", "/api/v1/ping", "get", "bare ASGI callable, same JSON"),
             ("bare_fastapi", "bare", "/api/v1/ping", "get", "FastAPI, one route, no middleware"),
@@ -150,13 +190,18 @@ class Bench:
                 "read",
                 "FastAPI + raw asyncpg pool, GET /api/v1/items/{id}",
             ),
+            (
+                "raw_asyncpg_create",
+                "raw_db",
+                "",
+                "write",
+                "FastAPI + raw asyncpg pool, POST /api/v1/items (token's user, INSERT)",
+            ),
         ]:
             budget = self.budget(name)
             try:
                 with reference_app(name, app, free_port(), budget, url) as server:
-                    self.saturate(
-                        name, what, server.url + path, mode, {"WRK_IDS": str(SEEDED_ITEMS)}
-                    )
+                    self.saturate(name, what, server, server.url + path, mode, env)
             finally:
                 budget.close()
 
@@ -165,20 +210,45 @@ class Bench:
         try:
             with gunicorn_service(free_port(), 1, self.stage.database_url, budget) as server:
                 ping = f"{server.url}/api/v1/ping"
-                self.saturate("service_direct", "our /api/v1/ping, full middleware", ping)
+                self.saturate("service_direct", "our /api/v1/ping, full middleware", server, ping)
                 with Nginx(f"127.0.0.1:{server.port}", self.stage.tmp) as nginx:
                     self.saturate(
                         "service_nginx",
                         "the same through nginx (1 worker)",
+                        server,
                         f"{nginx.url}/api/v1/ping",
                     )
+                reads = {"WRK_IDS": str(SEEDED_ITEMS)}
                 self.saturate(
                     "service_db_read",
-                    "our GET /api/v1/items/{id} (SQLAlchemy + middleware)",
+                    "our GET /api/v1/items/{id} (full middleware)",
+                    server,
                     server.url,
                     "read",
-                    {"WRK_IDS": str(SEEDED_ITEMS)},
+                    reads,
                 )
+                self.saturate(
+                    "service_create",
+                    "our POST /api/v1/items (token, unique names)",
+                    server,
+                    server.url,
+                    "write",
+                    {"WRK_TOKEN": self.stage.token(server.url)},
+                )
+                self.lists(server, "")
+                self.tails = {
+                    str(connections): self.saturate(
+                        f"read_at_{connections}",
+                        "",
+                        server,
+                        server.url,
+                        "read",
+                        reads,
+                        connections=connections,
+                        record=False,
+                    )
+                    for connections in TAIL_CONNECTIONS
+                }
                 memory = server.memory()
                 self.figures["rss_mb_per_worker"] = figure(
                     round(memory["rss_mb_per_worker"], 1),
@@ -196,6 +266,78 @@ class Bench:
                 )
         finally:
             budget.close()
+
+    def lists(self, server, suffix: str) -> None:
+        for name, (query, what) in LISTS.items():
+            self.saturate(name + suffix, what, server, f"{server.url}/api/v1/items?{query}", "get")
+
+    def list_scaling(self) -> None:
+        """The same lists again after the table grew to --list-rows rows."""
+        rows = self.args.list_rows
+        seed_items(self.stage.postgres, "items", rows - SEEDED_ITEMS, first=SEEDED_ITEMS + 1)
+        budget = self.budget("lists")
+        try:
+            with gunicorn_service(free_port(), 1, self.stage.database_url, budget) as server:
+                self.lists(server, "_large")
+        finally:
+            budget.close()
+        self.list_rows = rows
+
+    def pool_sizes(self) -> None:
+        """The read at CONNECTIONS with pools of several sizes and no overflow."""
+        self.pools = {}
+        for size in POOL_SIZES:
+            budget = self.budget("pool")
+            try:
+                with gunicorn_service(
+                    free_port(), 1, self.stage.database_url, budget,
+                    DB_POOL_SIZE=str(size), DB_MAX_OVERFLOW="0",
+                ) as server:  # fmt: skip
+                    self.pools[str(size)] = self.saturate(
+                        f"read_pool_{size}", "", server, server.url, "read",
+                        {"WRK_IDS": str(SEEDED_ITEMS)}, record=False,
+                    )  # fmt: skip
+            finally:
+                budget.close()
+
+    def round_trips(self) -> None:
+        """Statements (each one round trip) of one request of each kind, from PostgreSQL's
+        statement log, after a first request of each kind prepared them."""
+        postgres = self.stage.postgres
+        postgres.log_statements("items")
+        budget = self.budget("round-trips")
+        try:
+            with gunicorn_service(free_port(), 1, self.stage.database_url, budget) as server:
+                api = f"{server.url}/api/v1"
+                auth = {"Authorization": f"Bearer {self.stage.token(server.url)}"}
+                names = iter(range(1_000_000))
+
+                def create(_item=None) -> httpx.Response:
+                    body = {"name": f"round-trip-{next(names)}", "price": "1.00"}
+                    return httpx.post(f"{api}/items", json=body, headers=auth, timeout=30)
+
+                kinds = {
+                    "read": lambda item: httpx.get(f"{api}/items/{item}", timeout=30),
+                    "list": lambda _item: httpx.get(f"{api}/items?limit=20", timeout=30),
+                    "create": create,
+                    "delete": lambda item: httpx.delete(
+                        f"{api}/items/{item}", headers=auth, timeout=30
+                    ),
+                }
+                self.round_trip_counts = {}
+                for kind, request in kinds.items():
+                    request(create().json()["id"])  # the first prepares its statements
+                    item = create().json()["id"]
+                    found: list[str] = []
+                    with postgres.statements_of("items", "items-api", found):
+                        request(item).raise_for_status()
+                    self.round_trip_counts[kind] = {
+                        "round_trips": len(found),
+                        "statements": [" ".join(statement.split()[:3]) for statement in found],
+                    }
+        finally:
+            budget.close()
+            postgres.psql("ALTER DATABASE items RESET log_statement")
 
     def attribution(self) -> None:
         """Where the middleware cost goes: our ping again with one layer switched off for
@@ -215,7 +357,7 @@ class Bench:
                 with gunicorn_service(
                     free_port(), 1, self.stage.database_url, budget, **env
                 ) as server:
-                    self.saturate(name, what, f"{server.url}/api/v1/ping")
+                    self.saturate(name, what, server, f"{server.url}/api/v1/ping")
             finally:
                 budget.close()
 
@@ -291,16 +433,20 @@ class Bench:
     def run(self) -> dict:
         started = time.monotonic()
         load_before = load_average()
+        self.round_trips()
         self.references()
         self.service()
+        self.pool_sizes()
         self.attribution()
         self.start_to_ready()
+        self.list_scaling()
         c = self.cases
         values = {
             "middleware_vs_bare_fastapi": c["service_direct"]["rps"] / c["bare_fastapi"]["rps"],
             "nginx_vs_direct": c["service_nginx"]["rps"] / c["service_direct"]["rps"],
             "db_route_vs_raw_asyncpg": c["service_db_read"]["rps"]
             / c["raw_asyncpg_db_read"]["rps"],
+            "create_vs_raw_asyncpg": c["service_create"]["rps"] / c["raw_asyncpg_create"]["rps"],
             "bare_fastapi_vs_minimal_asgi": c["bare_fastapi"]["rps"] / c["minimal_asgi"]["rps"],
             **{
                 f"{name}_vs_bare_fastapi": c[name]["rps"] / c["bare_fastapi"]["rps"]
@@ -340,11 +486,48 @@ class Bench:
                 }
                 for name, target in TARGETS.items()
             },
+            "round_trips": self.round_trip_counts,
+            "list_scaling": self.list_scaling_table(),
+            "tails": {
+                connections: {
+                    "p50_ms": case["latency_ms"]["p50"],
+                    "p99_ms": case["latency_ms"]["p99"],
+                    "p99_over_p50": round(case["latency_ms"]["p99"] / case["latency_ms"]["p50"], 2),
+                    "rps": round(case["rps"]),
+                    "cpu_us_per_request": case["cpu_us_per_request"],
+                }
+                for connections, case in self.tails.items()
+            },
+            "tail_target": TAIL_TARGET,
+            "pool_sizes": {
+                size: {
+                    "rps": round(case["rps"]),
+                    "cpu_us_per_request": case["cpu_us_per_request"],
+                    "p50_ms": case["latency_ms"]["p50"],
+                    "p99_ms": case["latency_ms"]["p99"],
+                    "sessions_opened": case["sessions_opened"],
+                }
+                for size, case in self.pools.items()
+            },
             "rss_mb_per_worker": self.figures["rss_mb_per_worker"]["value"],
             "start_to_ready_s": self.figures["start_to_ready_s"]["value"],
             "figures": self.figures,
             "scenario": self.scenario,
         }
+
+    def list_scaling_table(self) -> dict:
+        table = {"rows": [SEEDED_ITEMS, self.list_rows], "target": LIST_SCALING_TARGET}
+        for name in LISTS:
+            small, large = self.cases[name], self.cases[name + "_large"]
+            ratio = large["latency_ms"]["p50"] / small["latency_ms"]["p50"]
+            table[name] = {
+                "p50_ms": [small["latency_ms"]["p50"], large["latency_ms"]["p50"]],
+                "p99_ms": [small["latency_ms"]["p99"], large["latency_ms"]["p99"]],
+                "rps": [round(small["rps"]), round(large["rps"])],
+                "p50_ratio": round(ratio, 2),
+                "met": ratio <= LIST_SCALING_TARGET,
+            }
+        return table
 
 
 def figure(value, target: str = "", met: bool | None = None) -> dict:
@@ -357,6 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPORTS, help="folder for the reports")
     parser.add_argument(
         "--no-image", dest="image", action="store_false", help=f"skip timing {IMAGE}"
+    )
+    parser.add_argument(
+        "--list-rows", type=int, default=1_000_000, help="rows for the large list cases"
     )
     args = parser.parse_args(argv)
     require_wrk()

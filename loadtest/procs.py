@@ -30,6 +30,17 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):  # it exited meanwhile
+            # Fields after the parenthesized command name; utime and stime are the 12th, 13th.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def memory_mb(pid: int) -> dict[str, float]:
     """Resident (RSS) and proportional (PSS: shared pages split between sharers) memory.
 
@@ -102,6 +113,10 @@ class Server:
 
     def memory(self) -> dict[str, float]:
         return memory_of(descendants(self.process.pid), self.workers())
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the server and its workers so far."""
+        return cpu_seconds(descendants(self.process.pid))
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -178,19 +178,25 @@ def bench_markdown(results: dict) -> str:
         "## Saturation (wrk)",
         "",
         *_table(
-            ["case", "what", "req/s", "p50 ms", "p99 ms", "errors"],
+            ["case", "what", "req/s", "CPU us/req", "p50 ms", "p99 ms", "errors", "sessions"],
             [
                 [
                     name,
                     case["what"],
                     f"{case['rps']:.0f}",
+                    case.get("cpu_us_per_request", "-"),
                     _ms(case["latency_ms"]["p50"]),
                     _ms(case["latency_ms"]["p99"]),
                     case["errors"],
+                    case.get("sessions_opened", "-"),
                 ]
                 for name, case in results["cases"].items()
             ],
         ),
+        "",
+        "CPU us/req: the server's own CPU time (all its processes) over the run per request "
+        "answered. sessions: PostgreSQL sessions opened during the run.",
+        *_database_sections(results),
         "",
         "## Ratios",
         "",
@@ -218,6 +224,91 @@ def bench_markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _database_sections(results: dict) -> list[str]:
+    if "round_trips" not in results:
+        return []
+    scaling = results["list_scaling"]
+    small, large = (f"{rows:,}" for rows in scaling["rows"])
+    lists = [name for name in scaling if name.startswith("list_")]
+    return [
+        "",
+        "## Round trips to PostgreSQL per request",
+        "",
+        *_table(
+            ["request", "round trips", "statements"],
+            [
+                [kind, count["round_trips"], "; ".join(count["statements"])]
+                for kind, count in results["round_trips"].items()
+            ],
+        ),
+        "",
+        f"## Lists at {small} and {large} rows",
+        "",
+        *_table(
+            [
+                "case",
+                f"p50 ms {small}",
+                f"p50 ms {large}",
+                "ratio",
+                "target",
+                "met",
+                f"p99 ms {large}",
+                f"req/s {small}",
+                f"req/s {large}",
+            ],
+            [
+                [
+                    name,
+                    _ms(row["p50_ms"][0]),
+                    _ms(row["p50_ms"][1]),
+                    f"{row['p50_ratio']:.2f}",
+                    f"<= {scaling['target']}",
+                    _yes(row["met"]),
+                    _ms(row["p99_ms"][1]),
+                    row["rps"][0],
+                    row["rps"][1],
+                ]
+                for name in lists
+                for row in [scaling[name]]
+            ],
+        ),
+        "",
+        "## Tails of GET /api/v1/items/{id} by concurrency (one worker)",
+        "",
+        *_table(
+            ["connections", "req/s", "CPU us/req", "p50 ms", "p99 ms", "p99/p50"],
+            [
+                [
+                    connections,
+                    tail["rps"],
+                    tail["cpu_us_per_request"],
+                    _ms(tail["p50_ms"]),
+                    _ms(tail["p99_ms"]),
+                    f"{tail['p99_over_p50']:.2f}",
+                ]
+                for connections, tail in results["tails"].items()
+            ],
+        ),
+        "",
+        "## GET /api/v1/items/{id} by pool size (one worker, no overflow)",
+        "",
+        *_table(
+            ["DB_POOL_SIZE", "req/s", "CPU us/req", "p50 ms", "p99 ms", "sessions"],
+            [
+                [
+                    size,
+                    pool["rps"],
+                    pool["cpu_us_per_request"],
+                    _ms(pool["p50_ms"]),
+                    _ms(pool["p99_ms"]),
+                    pool["sessions_opened"],
+                ]
+                for size, pool in results["pool_sizes"].items()
+            ],
+        ),
+    ]
 
 
 def _scenario_line(scenario: dict) -> str:

@@ -20,6 +20,20 @@ ADMIN_PASSWORD = "load-test-password-0123"  # noqa: S105 - a throwaway database'
 SEEDED_ITEMS = 1000  # ids 1..1000, as the INSERT below makes them
 
 
+def seed_items(postgres: PostgresServer, database: str, count: int, first: int = 1) -> None:
+    """Items first..first+count-1 (ids as numbered on an empty table), in one INSERT from
+    generate_series: named seed-<n>; tagged seed (all), group<n % 10> (a tenth each) and
+    rare<n % 1000> (a thousandth each)."""
+    postgres.psql(
+        "INSERT INTO items (name, description, price, tags) "  # noqa: S608 - two integers
+        "SELECT 'seed-' || g, 'seeded for the load test', (g % 500) + 0.99, "
+        "ARRAY['seed', 'group' || (g % 10), 'rare' || (g % 1000)] "
+        f"FROM generate_series({first}, {first + count - 1}) g",
+        database=database,
+    )
+    postgres.psql("VACUUM ANALYZE items", database=database)
+
+
 class Stage:
     def __init__(self, name: str = "items-api-loadgen") -> None:
         self._stack = ExitStack()
@@ -60,13 +74,7 @@ class Stage:
                 "ENVIRONMENT": "test",
             },
         )
-        self.postgres.psql(
-            "INSERT INTO items (name, description, price, tags) "
-            "SELECT 'seed-' || g, 'seeded for the load test', (g % 500) + 0.99, "
-            "ARRAY['seed', 'group' || (g % 10)] FROM generate_series(1, 1000) g",
-            database="items",
-        )
-        self.postgres.psql("VACUUM ANALYZE items", database="items")
+        seed_items(self.postgres, "items", SEEDED_ITEMS)
         return self
 
     def _adopt_postgres(self) -> None:
@@ -76,6 +84,21 @@ class Stage:
 
     def __exit__(self, *exc) -> None:
         self._stack.close()
+
+    def sessions_opened(self) -> int:
+        """Sessions opened on the items database so far (the pools' and the anchors')."""
+        return int(
+            self.postgres.psql("SELECT sessions FROM pg_stat_database WHERE datname = 'items'")
+        )
+
+    def token_for_admin(self, secret: str) -> str:
+        """A bearer token for the admin, as the service signs it with `secret`."""
+        from app.core.security import create_access_token
+
+        admin = self.postgres.psql(
+            "SELECT id FROM users WHERE is_superuser ORDER BY id LIMIT 1", database="items"
+        )
+        return create_access_token(admin, secret, 60)
 
     def token(self, url: str) -> str:
         for _ in range(3):

@@ -71,7 +71,7 @@ def create_admin(database_url: str) -> None:
 
     async def run() -> None:
         engine = create_engine(make_settings(database_url))
-        async with create_sessionmaker(engine)() as session:
+        async with create_sessionmaker(engine).begin() as session:
             await crud.upsert_admin(session, ADMIN_EMAIL, ADMIN_PASSWORD)
         await engine.dispose()
 

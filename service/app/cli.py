@@ -92,7 +92,7 @@ def create_admin(email: str, password: str) -> None:
 
         engine = create_engine(get_settings())
         try:
-            async with create_sessionmaker(engine)() as session:
+            async with create_sessionmaker(engine).begin() as session:
                 return await crud.upsert_admin(session, email, password)
         finally:
             await engine.dispose()

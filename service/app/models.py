@@ -37,7 +37,10 @@ class User(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (Index("ix_items_tags", "tags", postgresql_using="gin"),)
+    __table_args__ = (
+        Index("ix_items_tags", "tags", postgresql_using="gin"),
+        Index("ix_items_name_prefix", "name", postgresql_using="spgist"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)

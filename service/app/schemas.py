@@ -74,12 +74,14 @@ class ItemPublic(BaseModel):
     updated_at: datetime
 
 
-# One page of items.
+# One page of items. No total: counting every matching row costs the whole table on each
+# call; a client pages with next_cursor until it is null.
 class ItemsPublic(BaseModel):
     items: list[ItemPublic]
-    total: int
     limit: int
-    offset: int
+    next_cursor: int | None = Field(
+        description="pass as `cursor` for the next page; null on the last page"
+    )
 
 
 # The OAuth2 password flow's form (RFC 6749 4.3.2), its text typed like every other input.

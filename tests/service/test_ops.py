@@ -43,7 +43,7 @@ def test_large_json_is_gzipped(client, auth_headers):
         )
     response = client.get("/api/v1/items?limit=100", headers={"Accept-Encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
-    assert response.json()["total"] == 30
+    assert len(response.json()["items"]) == 30
 
 
 def test_workload_endpoints(client):

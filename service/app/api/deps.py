@@ -8,14 +8,17 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import crud
 from app.core.config import Settings
+from app.core.db import Database
 from app.core.security import decode_access_token
 from app.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Plain functions as dependencies run in the threadpool: each one a thread hop per request.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -24,8 +27,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_database(request: Request) -> Database:
+    return request.app.state.database
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -50,17 +58,21 @@ def user_id_from_subject(subject: object) -> int | None:
 
 
 async def get_current_user(
-    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    db: DatabaseDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> User:
+    """The token's user, if still active: one SELECT, outside any transaction."""
     if not token:
         raise _unauthorized("Not authenticated.")
     user_id = user_id_from_subject(
         decode_access_token(token, settings.JWT_SECRET.get_secret_value())
     )
-    user = await session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.is_active:
+    row = None
+    if user_id is not None:
+        row = await db.read(lambda connection: crud.active_user(connection, user_id))
+    if row is None:
         raise _unauthorized("The token is invalid or expired.")
-    return user
+    # Detached: routes read its columns; nothing loads or writes through it.
+    return User(id=row["id"], email=row["email"], is_superuser=row["is_superuser"], is_active=True)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -3,6 +3,7 @@
 import logging
 from http import HTTPStatus
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -177,6 +178,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     for error_type in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error_type, _database_unavailable)
     app.add_exception_handler(sa_exc.DBAPIError, _dbapi_error)
+    app.add_exception_handler(asyncpg.PostgresError, _driver_error)
+    app.add_exception_handler(asyncpg.InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled)
 
 
@@ -190,5 +193,12 @@ UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "55", "57")
 async def _dbapi_error(request: Request, error: sa_exc.DBAPIError) -> JSONResponse:
     sqlstate = getattr(error.orig, "sqlstate", None) or ""
     if error.connection_invalidated or sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
+        return await _database_unavailable(request, error)
+    return await _unhandled(request, error)
+
+
+async def _driver_error(request: Request, error: asyncpg.PostgresError) -> JSONResponse:
+    """The same split for statements run on the driver connection (app.core.db.Database)."""
+    if (error.sqlstate or "")[:2] in UNAVAILABLE_SQLSTATE_CLASSES:
         return await _database_unavailable(request, error)
     return await _unhandled(request, error)

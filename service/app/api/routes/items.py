@@ -1,10 +1,11 @@
 from typing import Annotated
 
+from asyncpg import UniqueViolationError
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from app import crud, idempotency
-from app.api.deps import CurrentUser, SessionDep
+from app.api.deps import CurrentUser, DatabaseDep, SessionDep
 from app.core.text import Tag, line
 from app.schemas import NAME_MAX_LENGTH, ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 
@@ -32,58 +33,74 @@ def _not_found(item_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"Item {item_id} does not exist.")
 
 
-@router.get("")
+@router.get(
+    "",
+    description="Items in id order, a page at a time: pass the page's `next_cursor` as "
+    "`cursor` for the next one. There is no total count: counting every matching row would "
+    "cost the whole table on each call.",
+)
 async def read_items(
-    session: SessionDep,
+    db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
-    name_prefix: Annotated[line(max_length=NAME_MAX_LENGTH) | None, Query()] = None,
+    cursor: Annotated[
+        int | None,
+        Query(ge=0, le=2**63 - 1, description="`next_cursor` of the previous page"),
+    ] = None,
+    name_prefix: Annotated[
+        line(max_length=NAME_MAX_LENGTH) | None, Query(description="names starting with it")
+    ] = None,
     tag: Annotated[Tag | None, Query()] = None,
 ) -> ItemsPublic:
-    items, total = await crud.list_items(
-        session, limit=limit, offset=offset, name_prefix=name_prefix, tag=tag
+    # One row more than the page tells whether another page follows, without a count.
+    rows = await db.read(
+        lambda connection: crud.list_items(
+            connection, limit=limit + 1, after=cursor, name_prefix=name_prefix, tag=tag
+        )
     )
-    return ItemsPublic(
-        items=[ItemPublic.model_validate(item) for item in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    items = [ItemPublic.model_validate(dict(row)) for row in rows[:limit]]
+    more = len(rows) > limit
+    return ItemsPublic(items=items, limit=limit, next_cursor=items[-1].id if more else None)
 
 
 @router.get("/{item_id}")
-async def read_item(session: SessionDep, item_id: ItemId) -> ItemPublic:
-    item = await crud.read_item(session, item_id)
-    if item is None:
+async def read_item(db: DatabaseDep, item_id: ItemId) -> ItemPublic:
+    row = await db.read(lambda connection: crud.read_item(connection, item_id))
+    if row is None:
         raise _not_found(item_id)
-    return ItemPublic.model_validate(item)
+    return ItemPublic.model_validate(dict(row))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_item(
+    db: DatabaseDep,
     session: SessionDep,
     user: CurrentUser,
     body: ItemCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> ItemPublic:
-    record = None
-    user_id = user.id  # read before a rollback expires the instance
-    if idempotency_key:
-        fingerprint = idempotency.request_fingerprint(body)
-        record = await idempotency.claim(session, user_id, idempotency_key, fingerprint)
-        if record is None:
-            await session.rollback()
-            return await idempotency.replay(session, user_id, idempotency_key, fingerprint)
+    if not idempotency_key:
+        # A single INSERT ... RETURNING commits on its own: no transaction to open.
+        try:
+            row = await db.run(lambda connection: crud.create_item(connection, body))
+        except UniqueViolationError:
+            raise _name_taken(body.name) from None
+        return ItemPublic.model_validate(dict(row))
+    # The key's claim, the item and the stored response commit together or not at all;
+    # this route owns that transaction.
+    fingerprint = idempotency.request_fingerprint(body)
+    record = await idempotency.claim(session, user.id, idempotency_key, fingerprint)
+    if record is None:
+        await session.rollback()
+        return await idempotency.replay(session, user.id, idempotency_key, fingerprint)
     try:
-        item = await crud.create_item(session, body)
-    except IntegrityError:
+        row = await crud.create_item(await crud.driver_connection(session), body)
+    except UniqueViolationError:
         await session.rollback()
         raise _name_taken(body.name) from None
-    created = ItemPublic.model_validate(item)
-    if record is not None:
-        idempotency.remember(record, status.HTTP_201_CREATED, created)
+    item = ItemPublic.model_validate(dict(row))
+    idempotency.remember(record, status.HTTP_201_CREATED, item)
     await session.commit()
-    return created
+    return item
 
 
 @router.patch("/{item_id}")
@@ -106,7 +123,7 @@ async def update_item(
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_item(session: SessionDep, user: CurrentUser, item_id: ItemId) -> Response:
-    if not await crud.delete_item(session, item_id):
+async def delete_item(db: DatabaseDep, user: CurrentUser, item_id: ItemId) -> Response:
+    if not await db.run(lambda connection: crud.delete_item(connection, item_id)):
         raise _not_found(item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
