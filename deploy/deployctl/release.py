@@ -4,8 +4,13 @@ chart, values file and the safety policy that goes with it."""
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RELEASE_NAME = "items-api"
+# Release name and namespaces, shared with Terraform (terraform/environments/*).
+ENVIRONMENTS_FILE = REPO_ROOT / "deploy" / "environments.yaml"
+_FACTS = yaml.safe_load(ENVIRONMENTS_FILE.read_text())
+RELEASE_NAME = _FACTS["release"]
 CHART_DIR = REPO_ROOT / "helm" / "items-api"
 VALUES_DIR = REPO_ROOT / "deploy" / "values"
 DEFAULT_HELM = REPO_ROOT / ".tools" / "bin" / "helm"
@@ -38,6 +43,11 @@ POLICIES = {
     ),
 }
 ENVIRONMENTS = tuple(POLICIES)
+if set(ENVIRONMENTS) != set(_FACTS["environments"]):
+    raise RuntimeError(
+        f"{ENVIRONMENTS_FILE} lists {sorted(_FACTS['environments'])}, "
+        f"the deploy policies {sorted(ENVIRONMENTS)}: give both the same environments"
+    )
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class Release:
         return cls(
             env=env,
             name=RELEASE_NAME,
-            namespace=f"{RELEASE_NAME}-{env}",
+            namespace=_FACTS["environments"][env]["namespace"],
             chart=CHART_DIR,
             values_file=VALUES_DIR / f"{env}.yaml",
             policy=POLICIES[env],

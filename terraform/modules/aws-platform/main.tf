@@ -44,12 +44,12 @@ data "aws_iam_policy_document" "kms" {
     resources = ["*"]
     principals {
       type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.region}.amazonaws.com"]
+      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
     }
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:*"]
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:*"]
     }
   }
 
@@ -284,7 +284,6 @@ resource "aws_eks_cluster" "this" {
   version                   = var.kubernetes_version
   role_arn                  = aws_iam_role.service["cluster"].arn
   enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-  deletion_protection       = true
 
   access_config {
     authentication_mode                         = "API"
@@ -367,12 +366,38 @@ resource "aws_eks_node_group" "this" {
 
   tags = local.tags
 
-  # The cluster autoscaler changes desired_size; Terraform must not fight it.
   lifecycle {
+    # The cluster autoscaler changes desired_size; Terraform must not fight it.
     ignore_changes = [scaling_config[0].desired_size]
+
+    # A rollout with maxUnavailable 0 starts the new pod before it stops an old one;
+    # if no node has room for it, `helm --wait` times out instead of failing here.
+    precondition {
+      condition     = local.app_pods_per_node * var.node_group.min_size >= var.app_capacity.min_pods
+      error_message = "node_group: ${var.node_group.min_size} x ${local.node_vcpus}-vCPU nodes hold ${local.app_pods_per_node * var.node_group.min_size} pods of ${var.app_capacity.pod_cpu_millicores}m CPU, fewer than app_capacity.min_pods = ${var.app_capacity.min_pods}. Raise min_size or pick a larger instance type."
+    }
+    precondition {
+      condition     = local.app_pods_per_node * var.node_group.max_size >= var.app_capacity.max_pods
+      error_message = "node_group: ${var.node_group.max_size} x ${local.node_vcpus}-vCPU nodes hold ${local.app_pods_per_node * var.node_group.max_size} pods of ${var.app_capacity.pod_cpu_millicores}m CPU, fewer than app_capacity.max_pods = ${var.app_capacity.max_pods}. Raise max_size or pick a larger instance type."
+    }
   }
 
   depends_on = [aws_iam_role_policy_attachment.service]
+}
+
+data "aws_ec2_instance_type" "node" {
+  for_each = toset(var.node_group.instance_types)
+
+  instance_type = each.key
+}
+
+locals {
+  # The smallest instance type decides: the node group may launch any of them.
+  node_vcpus = min([for type in data.aws_ec2_instance_type.node : type.default_vcpus]...)
+  # kube-reserved CPU on the EKS AMIs: 6% of the first core, 1% of the second, 0.5% of
+  # the third and fourth, 0.25% of every further one.
+  node_reserved_millicores = 60 + (local.node_vcpus > 1 ? 10 : 0) + 5 * min(max(local.node_vcpus - 2, 0), 2) + 2.5 * max(local.node_vcpus - 4, 0)
+  app_pods_per_node        = floor((local.node_vcpus * 1000 - local.node_reserved_millicores - var.app_capacity.system_cpu_millicores) / var.app_capacity.pod_cpu_millicores)
 }
 
 ################################################################################
@@ -468,7 +493,7 @@ resource "aws_db_instance" "this" {
   backup_retention_period   = var.database.backup_retention_days
   copy_tags_to_snapshot     = true
   delete_automated_backups  = false
-  deletion_protection       = true
+  deletion_protection       = var.deletion_protection
   skip_final_snapshot       = false
   final_snapshot_identifier = "${var.name}-final"
 
@@ -568,4 +593,114 @@ resource "aws_eks_access_policy_association" "github_deploy" {
     type       = "namespace"
     namespaces = var.github_deploy.namespaces
   }
+}
+
+################################################################################
+# Add-ons the chart relies on: metrics-server feeds the HorizontalPodAutoscaler its CPU
+# figures, the pod identity agent hands pods their own AWS credentials (the node's
+# metadata hop limit of 1 keeps the node role from them), and the EBS CSI driver gives
+# PersistentVolumeClaims a disk. The driver's controller acts with its own role, by pod
+# identity.
+################################################################################
+
+data "aws_iam_policy_document" "pod_identity_assume" {
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+    principals {
+      type        = "Service"
+      identifiers = ["pods.eks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "ebs_csi" {
+  name_prefix        = "${substr(var.name, 0, 20)}-ebs-csi-"
+  assume_role_policy = data.aws_iam_policy_document.pod_identity_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy_attachment" "ebs_csi" {
+  role       = aws_iam_role.ebs_csi.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+}
+
+resource "aws_eks_addon" "pod_identity_agent" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "eks-pod-identity-agent"
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  tags                        = local.tags
+}
+
+resource "aws_eks_addon" "this" {
+  # Both run as Deployments, so they need the nodes first.
+  for_each = toset(["metrics-server", "aws-ebs-csi-driver"])
+
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = each.key
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  tags                        = local.tags
+
+  dynamic "pod_identity_association" {
+    for_each = each.key == "aws-ebs-csi-driver" ? [aws_iam_role.ebs_csi.arn] : []
+    content {
+      role_arn        = pod_identity_association.value
+      service_account = "ebs-csi-controller-sa"
+    }
+  }
+
+  depends_on = [aws_eks_node_group.this, aws_eks_addon.pod_identity_agent, aws_iam_role_policy_attachment.ebs_csi]
+}
+
+################################################################################
+# Container registry: the image the nodes pull (their role has ECR read access, so no
+# pull secret is needed from here). Tags are immutable: a tag names one build forever.
+################################################################################
+
+resource "aws_ecr_repository" "app" {
+  name                 = var.ecr_repository_name
+  image_tag_mutability = "IMMUTABLE"
+  force_delete         = !var.deletion_protection
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = aws_kms_key.this.arn
+  }
+
+  tags = local.tags
+}
+
+resource "aws_ecr_lifecycle_policy" "app" {
+  repository = aws_ecr_repository.app.name
+  policy = jsonencode({
+    rules = [{
+      rulePriority = 1
+      description  = "Keep the newest ${var.ecr_keep_images} images"
+      selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = var.ecr_keep_images }
+      action       = { type = "expire" }
+    }]
+  })
+}
+
+################################################################################
+# The application's credentials (DATABASE_URL of its own PostgreSQL role, JWT_SECRET):
+# one Secrets Manager secret the operator fills (terraform/README.md), encrypted with the
+# platform key. The environments read it and the app module turns it into the
+# Kubernetes Secret the pods use.
+################################################################################
+
+resource "aws_secretsmanager_secret" "app" {
+  # The password inside belongs to a PostgreSQL role the operator creates; rotating it
+  # needs a rotation Lambda that knows that role, which this module does not ship.
+  #checkov:skip=CKV2_AWS_57:rotation of an application role's password needs a role-aware Lambda; rotate by re-running the README's steps
+  name_prefix             = "${var.name}/app-"
+  description             = "${var.name}: DATABASE_URL (the application's own PostgreSQL role) and JWT_SECRET"
+  kms_key_id              = aws_kms_key.this.arn
+  recovery_window_in_days = var.deletion_protection ? 30 : 0
+  tags                    = local.tags
 }

@@ -62,3 +62,18 @@ output "github_deploy_role_arn" {
   description = "Role GitHub Actions assumes by OIDC to deploy (the AWS_DEPLOY_ROLE_ARN variable of deploy.yml's environments); null without github_deploy."
   value       = try(aws_iam_role.github_deploy[0].arn, null)
 }
+
+output "ecr_repository_url" {
+  description = "URL of the ECR repository (registry/name): push the image here; the nodes pull it without a pull secret."
+  value       = aws_ecr_repository.app.repository_url
+}
+
+output "app_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the app's DATABASE_URL and JWT_SECRET (JSON), filled by the operator (terraform/README.md)."
+  value       = aws_secretsmanager_secret.app.arn
+}
+
+output "cluster_region" {
+  description = "Region of the cluster, for `aws eks update-kubeconfig --region` and `aws eks get-token`."
+  value       = data.aws_region.current.name
+}

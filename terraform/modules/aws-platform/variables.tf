@@ -41,20 +41,25 @@ variable "kubernetes_version" {
 }
 
 variable "cluster_endpoint_public_access_cidrs" {
-  description = "CIDRs allowed to reach the Kubernetes API from the internet. Empty (the default) keeps the endpoint private: reach it from inside the VPC (VPN, bastion, CI runner in the VPC)."
+  description = "CIDRs allowed to reach the Kubernetes API from the internet: the machine that runs the app's `terraform apply` and the deploy job's runners (GitHub-hosted runners have no fixed addresses: use larger runners with static IPs or a self-hosted runner, see terraform/README.md). Empty keeps the endpoint private: reach it from inside the VPC only (VPN, bastion, runner in the VPC)."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for cidr in var.cluster_endpoint_public_access_cidrs : can(cidrhost(cidr, 0)) && cidr != "0.0.0.0/0"])
+    condition     = alltrue([for cidr in var.cluster_endpoint_public_access_cidrs : can(cidrhost(cidr, 0)) && !endswith(cidr, "/0")])
     error_message = "cluster_endpoint_public_access_cidrs must be IPv4 CIDRs and must not include 0.0.0.0/0."
+  }
+
+  validation {
+    condition     = length(var.cluster_endpoint_public_access_cidrs) <= 40
+    error_message = "cluster_endpoint_public_access_cidrs takes at most 40 CIDRs (EKS's limit)."
   }
 }
 
 variable "node_group" {
   description = "Managed node group for the workloads: instance types and the autoscaling bounds."
   type = object({
-    instance_types = optional(list(string), ["m7i.large"])
+    instance_types = optional(list(string), ["m7i.xlarge"])
     min_size       = optional(number, 2)
     desired_size   = optional(number, 2)
     max_size       = optional(number, 6)
@@ -142,5 +147,48 @@ variable "github_deploy" {
   validation {
     condition     = var.github_deploy == null || try(length(var.github_deploy.environments) > 0 && length(var.github_deploy.namespaces) > 0, false)
     error_message = "github_deploy needs at least one environment and one namespace."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the database (RDS deletion protection). Set false, apply, then destroy to tear the platform down."
+  type        = bool
+  default     = true
+}
+
+variable "app_capacity" {
+  description = "What the node group must hold for the app, checked against the instance type's vCPUs at plan time: the CPU request of one pod, the pods at the HPA minimum during a rollout (minReplicas + maxSurge, as maxUnavailable is 0) at min_size nodes, the pods at the HPA maximum during a rollout at max_size nodes, and the CPU the per-node system pods take (kube-proxy, aws-node, CSI node, pod identity agent, with room for CoreDNS and metrics-server)."
+  type = object({
+    pod_cpu_millicores    = number
+    min_pods              = number
+    max_pods              = number
+    system_cpu_millicores = optional(number, 400)
+  })
+
+  validation {
+    condition     = var.app_capacity.pod_cpu_millicores > 0 && var.app_capacity.min_pods >= 1 && var.app_capacity.max_pods >= var.app_capacity.min_pods && var.app_capacity.system_cpu_millicores >= 0
+    error_message = "app_capacity needs pod_cpu_millicores > 0, 1 <= min_pods <= max_pods and system_cpu_millicores >= 0."
+  }
+}
+
+variable "ecr_repository_name" {
+  description = "Name of the ECR repository the image is pushed to and the nodes pull from."
+  type        = string
+  default     = "items-api"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$", var.ecr_repository_name)) && length(var.ecr_repository_name) <= 256
+    error_message = "ecr_repository_name must be an ECR repository name: lowercase letters, digits and . _ - /."
+  }
+}
+
+variable "ecr_keep_images" {
+  description = "Images the ECR lifecycle policy keeps (the newest ones); older ones expire. Keep enough for every rollback target."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.ecr_keep_images >= 10 && floor(var.ecr_keep_images) == var.ecr_keep_images
+    error_message = "ecr_keep_images must be a whole number of at least 10."
   }
 }
