@@ -14,11 +14,18 @@ from app.api.main import include_api
 from app.api.routes import ops
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_probe_engine, create_sessionmaker
-from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE, instrument
+from app.core.metrics import (
+    APP_BUILD_INFO,
+    APP_WORKERS,
+    DB_POOL_SIZE,
+    instrument,
+    metrics_app,
+)
 from app.core.migrations import head_revision
 from app.core.problems import install_problem_handlers
 from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.gzip import GZipMiddleware
+from app.middleware.metrics_listener import MetricsListenerMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 
 logger = logging.getLogger("app")
@@ -75,8 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision()
     install_problem_handlers(app)
     include_api(app)
-    # The router tries routes in order: probes and scrapes come every few seconds, API
-    # requests far more often, so these go after the API's.
+    # The router tries routes in order: probes come every few seconds, API requests far
+    # more often, so these go after the API's.
     app.include_router(ops.router)
     instrument(app, settings.METRICS_EXCLUDE_PATHS)
 
@@ -95,6 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         AccessLogMiddleware, routes=app.routes, exclude_paths=settings.ACCESS_LOG_EXCLUDE_PATHS
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: a scrape on the metrics listener passes none of the API's middleware.
+    app.add_middleware(
+        MetricsListenerMiddleware, port=settings.METRICS_PORT, metrics_app=metrics_app()
+    )
     return app
 
 

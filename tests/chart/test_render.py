@@ -38,7 +38,10 @@ def deployment(defaults) -> dict:
 
 def test_probes_hit_the_service_health_endpoints_on_its_port(deployment):
     container = app_container(deployment)
-    assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9000, "protocol": "TCP"},
+    ]
     assert container["startupProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -232,8 +235,24 @@ def test_servicemonitor_only_where_the_prometheus_operator_is_installed():
     docs = render(*SECRETS, "--api-versions", "monitoring.coreos.com/v1")
     monitor = one(docs, "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
-    service_ports = {p["name"] for p in one(docs, "Service")["spec"]["ports"]}
-    assert monitor["spec"]["endpoints"][0]["port"] in service_ports
+    service_ports = {p["name"]: p for p in one(docs, "Service")["spec"]["ports"]}
+    scraped = service_ports[monitor["spec"]["endpoints"][0]["port"]]
+    # The Service's metrics port leads to gunicorn's metrics listener, whatever serves the API.
+    assert scraped["targetPort"] == "metrics"
+    config = one(docs, "ConfigMap")["data"]
+    assert (config["PORT"], config["METRICS_PORT"]) == ("8000", "9000")
+
+
+@pytest.mark.parametrize("nginx", ["false", "true"])
+def test_monitoring_may_reach_the_metrics_port_only(nginx):
+    docs = render(*env_values("production"), "--set", f"nginx.enabled={nginx}")
+    policy = one(docs, "NetworkPolicy")
+    (monitoring,) = [
+        rule for rule in policy["spec"]["ingress"]
+        if rule["from"] == [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "monitoring"}}}]
+    ]  # fmt: skip
+    assert monitoring["ports"] == [{"port": 9000, "protocol": "TCP"}]
 
 
 def test_production_is_replicated_autoscaled_protected_and_fenced():

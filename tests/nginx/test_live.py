@@ -180,8 +180,9 @@ def test_internal_paths_are_refused_publicly(proxy, path):
     assert_problem(httpx.get(f"{proxy.url}{path}"), 404, "Not Found")
 
 
-def test_metrics_are_served_by_the_service_directly(service):
-    response = httpx.get(f"{service.url}/metrics")
+def test_metrics_are_served_by_the_services_metrics_listener(service):
+    httpx.get(f"{service.url}/api/v1/ping")
+    response = httpx.get(service.metrics_url)
 
     assert response.status_code == 200
     assert "http_requests_total" in response.text
