@@ -39,6 +39,8 @@ TUNING = {
     "RATE_LIMIT": "20r/s",
     "RATE_LIMIT_BURST": "40",
     "SERVER_NAME": "_",
+    # Whose X-Forwarded-For names the client: loopback only, until the operator names the
+    # edge in front of nginx. A wider range lets anyone in it choose their rate-limit bucket.
     "TRUSTED_PROXY_CIDR": "127.0.0.1/32",
     "UPSTREAM": "127.0.0.1:8000",
 }
@@ -68,9 +70,6 @@ PROFILES: dict[str, dict[str, str]] = {
         "HTTPS_PORT": "8443",
         "STATUS_LISTEN": "8081",
         "PUBLIC_SCHEME": "http",
-        # The ingress controller's pods (10.244/16 in cluster/, 10/8 on most clusters); behind
-        # 127.0.0.1 every client would share the ingress's rate-limit bucket.
-        "TRUSTED_PROXY_CIDR": "10.0.0.0/8",
         "RUN_DIR": "/tmp/nginx",  # noqa: S108 - the sidecar's own emptyDir
         "ACCESS_LOG": "/dev/stdout",
         "ERROR_LOG": "stderr",
