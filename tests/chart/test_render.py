@@ -347,3 +347,77 @@ def test_make_template_names_the_environments_when_env_is_wrong():
     )  # fmt: skip
     assert result.returncode != 0
     assert "set ENV to one of: dev e2e production staging" in result.stderr
+
+
+GATEWAY_API = ("--api-versions", "gateway.networking.k8s.io/v1/HTTPRoute")
+HTTPS_LISTENER = "httpRoute.parentRefs[0].name=edge,httpRoute.parentRefs[0].sectionName=https"
+HTTP_LISTENER = (
+    "httpRoute.httpsRedirect.parentRefs[0].name=edge,"
+    "httpRoute.httpsRedirect.parentRefs[0].sectionName=http"
+)
+
+
+@pytest.mark.parametrize("env", ["defaults", "staging", "production"])
+def test_the_edge_routes_only_the_api(env):
+    args = (*SECRETS, "--set", "ingress.enabled=true") if env == "defaults" else env_values(env)
+    ingress = one(render(*args), "Ingress")
+    paths = [p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    assert paths == ["/api"]
+    for rule in ingress["spec"]["rules"]:
+        assert {p["backend"]["service"]["port"]["name"] for p in rule["http"]["paths"]} == {"http"}
+
+
+def test_production_ingress_terminates_tls_with_the_secret_it_names():
+    ingress = one(render(*env_values("production")), "Ingress")
+    (tls,) = ingress["spec"]["tls"]
+    assert tls["secretName"] == "items-api-tls"
+    assert tls["hosts"] == [rule["host"] for rule in ingress["spec"]["rules"]]
+
+
+def test_httproute_sends_the_api_to_the_service_and_redirects_plain_http():
+    docs = render(*SECRETS, *GATEWAY_API, "--set", "httpRoute.enabled=true",
+                  "--set", HTTPS_LISTENER, "--set", HTTP_LISTENER,
+                  "--set", "httpRoute.hostnames[0]=items-api.example.com")  # fmt: skip
+    route = one(docs, "HTTPRoute")
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["parentRefs"] == [{"name": "edge", "sectionName": "https"}]
+    assert route["spec"]["hostnames"] == ["items-api.example.com"]
+    (rule,) = route["spec"]["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/api"}}]
+    service = one(docs, "Service")
+    http_port = {p["name"]: p["port"] for p in service["spec"]["ports"]}["http"]
+    assert rule["backendRefs"] == [{"name": service["metadata"]["name"], "port": http_port}]
+
+    redirect = one(docs, "HTTPRoute", f"{RELEASE}-https-redirect")
+    assert redirect["spec"]["parentRefs"] == [{"name": "edge", "sectionName": "http"}]
+    (rule,) = redirect["spec"]["rules"]
+    redirect_to_https = {"scheme": "https", "statusCode": 301}
+    assert rule == {"filters": [{"type": "RequestRedirect", "requestRedirect": redirect_to_https}]}
+    assert "backendRefs" not in rule
+
+
+def test_httproute_without_the_gateway_api_fails_naming_it():
+    from tests.chart.render import render_error
+
+    error = render_error(*SECRETS, "--set", "httpRoute.enabled=true", "--set", HTTPS_LISTENER,
+                         "--set", HTTP_LISTENER)  # fmt: skip
+    assert "httpRoute.enabled" in error
+    assert "Gateway API" in error
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--set", "httpRoute.enabled=true"), "parentRefs"),
+        (("--set", "httpRoute.enabled=true", "--set", HTTPS_LISTENER), "parentRefs"),
+        (("--set", "httpRoute.enabled=true", "--set", HTTPS_LISTENER,
+          "--set", "httpRoute.paths[0].type=Regex,httpRoute.paths[0].value=/x"), "type"),
+    ],
+    ids=["no-listener", "no-plain-http-listener-for-the-redirect", "path-type"],
+)  # fmt: skip
+def test_httproute_values_are_checked_by_the_schema(args, named):
+    from tests.chart.render import render_error
+
+    error = render_error(*SECRETS, *GATEWAY_API, *args)
+    assert "httpRoute" in error
+    assert named in error
