@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.net import wait_for_http
+from harness.net import free_port, wait_for_http
 from harness.wait import eventually
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,6 +58,7 @@ class Container:
     engine: Engine
     name: str
     url: str
+    metrics_url: str
     started_at: float = field(default_factory=time.monotonic)
 
     def state(self, key: str) -> str:
@@ -109,9 +110,13 @@ def run_detached(
     env: dict[str, str],
     args: tuple[str, ...] = (),
 ) -> Container:
-    """Start `image` on the host network (PostgreSQL listens on loopback), serving on `port`."""
-    environment = {"HOST": "127.0.0.1", "PORT": str(port), **env}
+    """Start `image` on the host network (PostgreSQL listens on loopback), serving on `port`
+    (and /metrics on a free port of its own)."""
+    metrics_port = free_port()
+    environment = {"HOST": "127.0.0.1", "PORT": str(port), "METRICS_PORT": str(metrics_port), **env}
     flags = [f"--env={key}={value}" for key, value in environment.items()]
-    container = Container(engine, name, f"http://127.0.0.1:{port}")
+    container = Container(
+        engine, name, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics"
+    )
     engine("run", "--detach", "--name", name, "--network", "host", *options, *flags, image, *args)
     return container

@@ -18,6 +18,8 @@ class ServiceProcess:
     def __init__(self, database_url: str, *, workers: int = 2, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.metrics_port = free_port()
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         self._metrics_dir = tempfile.TemporaryDirectory(prefix="items-api-metrics-")
         # The log outlives this call: close() removes it.
         self._log = tempfile.NamedTemporaryFile(prefix="items-api-", suffix=".log", delete=False)  # noqa: SIM115
@@ -29,6 +31,7 @@ class ServiceProcess:
             "DATABASE_URL": database_url,
             "JWT_SECRET": TEST_JWT_SECRET,
             "PORT": str(self.port),
+            "METRICS_PORT": str(self.metrics_port),
             "WEB_CONCURRENCY": str(workers),
             "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir.name,
             "GRACEFUL_TIMEOUT_S": "10",

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import httpx
+from app.core.config import PROBE_PATHS
 
 from harness.net import free_port
 from loadtest.budget import cpu_budget
@@ -342,7 +343,7 @@ class Bench:
     def attribution(self) -> None:
         """Where the middleware cost goes: our ping again with one layer switched off for
         that path by the service's own settings. Not a target, a pointer for tuning."""
-        probes = "/livez,/readyz,/metrics"
+        probes = ",".join(PROBE_PATHS)
         for name, what, env in [
             ("service_no_access_log", "ping, access log off for it",
              {"ACCESS_LOG_EXCLUDE_PATHS": f"{probes},/api/v1/ping"}),
@@ -400,7 +401,8 @@ class Bench:
         port = free_port()
         name = f"items-api-bench-{port}"
         settings = {**service_env(self.stage.database_url), "HOST": "127.0.0.1",
-                    "PORT": str(port), "WEB_CONCURRENCY": "1"}  # fmt: skip
+                    "PORT": str(port), "METRICS_PORT": str(free_port()),
+                    "WEB_CONCURRENCY": "1"}  # fmt: skip
         requested = time.time()
         tmpfs = "/tmp"  # noqa: S108 - the container's own tmpfs, as the chart mounts it
         engine_out(

@@ -54,6 +54,11 @@ def recorder(args: argparse.Namespace, stack: ExitStack) -> tuple[Prometheus | N
         except (httpx.HTTPError, ValueError, KeyError) as error:
             return None, f"PROMETHEUS_URL={args.prometheus_url} did not answer: {error}"
         return prometheus, ""
+    if not args.metrics_url:
+        return (
+            None,
+            "no METRICS_URL (the service's metrics listener, e.g. http://HOST:9000/metrics)",
+        )
     try:
         return stack.enter_context(
             throwaway(args.metrics_url, binary=args.prometheus, wait_for_scrape=15)
@@ -61,7 +66,7 @@ def recorder(args: argparse.Namespace, stack: ExitStack) -> tuple[Prometheus | N
     except (OSError, RuntimeError, TimeoutError, httpx.HTTPError) as error:
         return None, (
             f"the throwaway Prometheus could not scrape METRICS_URL={args.metrics_url}: {error} "
-            "(set METRICS_URL to the service's own /metrics, or PROMETHEUS_URL)"
+            "(set METRICS_URL to the service's metrics listener, or PROMETHEUS_URL)"
         )
 
 
@@ -104,7 +109,7 @@ def plot(prometheus: Prometheus, args, start: float, end: float, own: bool) -> l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="the run's report folder")
-    parser.add_argument("--metrics-url", default="http://127.0.0.1:8000/metrics")
+    parser.add_argument("--metrics-url", default="http://127.0.0.1:9000/metrics")
     parser.add_argument("--prometheus-url", default="", help="an existing Prometheus to ask")
     parser.add_argument("--selector", default=f'job="{JOB}"', help="PromQL label matchers")
     parser.add_argument("--prometheus", type=Path, default=PROMETHEUS, help="server binary")

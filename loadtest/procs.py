@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from harness.container import HARDENED, WAIT_CEILING_S, Engine, run_detached
+from harness.net import free_port
 from loadtest.budget import ContainerBudget
 
 REPO = Path(__file__).resolve().parents[1]
@@ -219,6 +220,7 @@ def gunicorn_service(port: int, workers: int, database_url: str, budget, **env) 
         budget=budget,
         env={
             "PORT": str(port),
+            "METRICS_PORT": str(free_port()),
             "WEB_CONCURRENCY": str(workers),
             **service_env(database_url),
             **env,

@@ -18,8 +18,9 @@ CHART_CASE_e2e := -f deploy/values/e2e.yaml
 CHART_CASE_staging := -f deploy/values/staging.yaml
 CHART_CASE_production := -f deploy/values/production.yaml
 CHART_CASE_all-on := -f $(CHART)/ci/all-on-values.yaml
-# `helm template` only: the Prometheus Operator's API, so the ServiceMonitor renders.
-CHART_API_all-on := --api-versions monitoring.coreos.com/v1
+# `helm template` only: the Prometheus Operator's API and the Gateway API, so the
+# ServiceMonitor and the HTTPRoutes render.
+CHART_API_all-on := --api-versions monitoring.coreos.com/v1 --api-versions gateway.networking.k8s.io/v1/HTTPRoute
 CHART_CASE_all-off := -f $(CHART)/ci/all-off-values.yaml
 CHART_RENDERS := $(foreach c,$(CHART_CASES),$(foreach k,$(CHART_KUBE_VERSIONS),$(CHART_OUT)/$(c)@$(k).yaml))
 # In a rendering's recipe: its case and Kubernetes version, from the stem "case@1.29.0".
@@ -35,7 +36,7 @@ lint-chart: chart-render chart-kube-score chart-checkov ## helm lint --strict, r
 chart-render: $(CHART_RENDERS) ## Render the chart for every values case and Kubernetes version into .local/chart
 
 # One case at one Kubernetes version: lint, render, validate against that version's schemas.
-# CRD kinds (ServiceMonitor, PrometheusRule) have no schema there and are only warned about.
+# CRD kinds (ServiceMonitor, PrometheusRule, HTTPRoute) have no schema there and are only warned about.
 $(CHART_OUT)/%.yaml: $(CHART_FILES) $(wildcard deploy/values/*.yaml) | $(HELM) $(DEV_STAMP)
 	@mkdir -p $(@D)
 	@echo "lint-chart: $(chart_case) values, Kubernetes $(chart_kube): helm lint --strict, template, kubernetes-validate --strict"

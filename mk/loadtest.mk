@@ -10,9 +10,9 @@ DURATION ?= 1m
 TAGS ?=
 SLO_FILE ?= loadtest/slo.yaml
 # The run's plots (loadtest/observe.py): a throwaway Prometheus scrapes METRICS_URL every
-# second; nginx does not forward /metrics, so with make up's stack that is gunicorn's :8000.
+# second: the service's metrics listener (make up's :9000; with HOST= set it too, or no plots).
 # PROMETHEUS_URL asks an existing Prometheus instead, for the series of PROMETHEUS_SELECTOR.
-METRICS_URL ?= $(if $(filter command line,$(origin HOST)),$(patsubst %/,%,$(HOST))/metrics,http://127.0.0.1:8000/metrics)
+METRICS_URL ?= $(if $(filter command line,$(origin HOST)),,http://127.0.0.1:9000/metrics)
 PROMETHEUS_URL ?=
 PROMETHEUS_SELECTOR ?= job="items-api"
 SCALING_ARGS ?=

@@ -21,7 +21,8 @@ except WorkerPlanError as error:
 os.environ["APP_WORKERS"] = str(plan.workers)
 os.environ["APP_WORKERS_SOURCE"] = plan.source
 
-bind = f"{settings.HOST}:{settings.PORT}"
+# Every worker accepts on both; app.middleware.metrics_listener tells them apart.
+bind = [f"{settings.HOST}:{settings.PORT}", f"{settings.HOST}:{settings.METRICS_PORT}"]
 workers = plan.workers
 worker_class = "uvicorn_worker.UvicornWorker"
 # Must stay below the pod's terminationGracePeriodSeconds minus its preStop pause.

@@ -13,12 +13,19 @@ from app.api.main import include_api
 from app.api.routes import ops
 from app.core.config import PROBE_PATHS, Settings, get_settings
 from app.core.db import Database, create_engine, create_probe_engine, create_sessionmaker
-from app.core.metrics import APP_BUILD_INFO, APP_WORKERS, DB_POOL_SIZE, instrument
+from app.core.metrics import (
+    APP_BUILD_INFO,
+    APP_WORKERS,
+    DB_POOL_SIZE,
+    instrument,
+    metrics_app,
+)
 from app.core.migrations import head_revision
 from app.core.problems import describe_problems, install_problem_handlers
 from app.middleware.access_log import AccessLogMiddleware
 from app.middleware.gzip import GZipMiddleware
 from app.middleware.methods import HttpMethodsMiddleware
+from app.middleware.metrics_listener import MetricsListenerMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.trusted_host import TrustedHostMiddleware
 
@@ -78,8 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     describe_problems(app)
     include_api(app)
-    # The router tries routes in order: probes and scrapes come every few seconds, API
-    # requests far more often, so these go after the API's.
+    # The router tries routes in order: probes come every few seconds, API requests far
+    # more often, so these go after the API's.
     app.include_router(ops.router)
     # Inside the metrics middleware (added by instrument), so HEAD is counted as HEAD.
     app.add_middleware(HttpMethodsMiddleware, routes=app.router.routes)
@@ -101,6 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         AccessLogMiddleware, routes=app.routes, exclude_paths=settings.ACCESS_LOG_EXCLUDE_PATHS
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: a scrape on the metrics listener passes none of the API's middleware.
+    app.add_middleware(
+        MetricsListenerMiddleware, port=settings.METRICS_PORT, metrics_app=metrics_app()
+    )
     return app
 
 

@@ -30,8 +30,9 @@ def config(rendered) -> dict[str, str]:
 @pytest.fixture
 def service(database_url, config):
     # The chart's settings, except where this host differs from a pod: a free loopback port
-    # instead of 8000 on all interfaces, and a metrics folder of the test's own.
-    env = {k: v for k, v in config.items() if k not in {"PORT", "HOST", "PROMETHEUS_MULTIPROC_DIR"}}
+    # instead of 8000 (and 9000) on all interfaces, and a metrics folder of the test's own.
+    skip = {"PORT", "METRICS_PORT", "HOST", "PROMETHEUS_MULTIPROC_DIR"}
+    env = {k: v for k, v in config.items() if k not in skip}
     process = ServiceProcess(database_url, workers=1, **env).start()
     try:
         yield process
@@ -39,7 +40,9 @@ def service(database_url, config):
         process.close()
 
 
-def test_gunicorn_binds_the_container_port_the_probes_use(rendered, config, tmp_path):
+def test_gunicorn_binds_the_container_ports_the_probes_and_the_scrape_use(
+    rendered, config, tmp_path
+):
     deployment = one(rendered, "Deployment")
     container = app_container(deployment)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
@@ -55,8 +58,11 @@ def test_gunicorn_binds_the_container_port_the_probes_use(rendered, config, tmp_
     )
     assert result.returncode == 0, result.stderr
     gunicorn = json.loads(result.stdout.splitlines()[-1])
+    public, metrics = gunicorn["bind"]
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert gunicorn["bind"] == f"0.0.0.0:{ports[container[probe]['httpGet']['port']]}"
+        assert public == f"0.0.0.0:{ports[container[probe]['httpGet']['port']]}"
+    scraped = {p["name"]: p for p in one(rendered, "Service")["spec"]["ports"]}["metrics"]
+    assert metrics == f"0.0.0.0:{ports[scraped['targetPort']]}"
 
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = pod_spec(deployment)["terminationGracePeriodSeconds"]

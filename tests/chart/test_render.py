@@ -9,6 +9,7 @@ import yaml
 
 from tests.chart import render as render_module
 from tests.chart.render import (
+    NAMESPACE,
     RELEASE,
     REPO,
     SECRETS,
@@ -40,7 +41,10 @@ def deployment(defaults) -> dict:
 
 def test_probes_hit_the_service_health_endpoints_on_its_port(deployment):
     container = app_container(deployment)
-    assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9000, "protocol": "TCP"},
+    ]
     assert container["startupProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -225,8 +229,24 @@ def test_servicemonitor_only_where_the_prometheus_operator_is_installed():
     docs = render(*SECRETS, "--api-versions", "monitoring.coreos.com/v1")
     monitor = one(docs, "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
-    service_ports = {p["name"] for p in one(docs, "Service")["spec"]["ports"]}
-    assert monitor["spec"]["endpoints"][0]["port"] in service_ports
+    service_ports = {p["name"]: p for p in one(docs, "Service")["spec"]["ports"]}
+    scraped = service_ports[monitor["spec"]["endpoints"][0]["port"]]
+    # The Service's metrics port leads to gunicorn's metrics listener, whatever serves the API.
+    assert scraped["targetPort"] == "metrics"
+    config = one(docs, "ConfigMap")["data"]
+    assert (config["PORT"], config["METRICS_PORT"]) == ("8000", "9000")
+
+
+@pytest.mark.parametrize("nginx", ["false", "true"])
+def test_monitoring_may_reach_the_metrics_port_only(nginx):
+    docs = render(*env_values("production"), "--set", f"nginx.enabled={nginx}")
+    policy = one(docs, "NetworkPolicy")
+    (monitoring,) = [
+        rule for rule in policy["spec"]["ingress"]
+        if rule["from"] == [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "monitoring"}}}]
+    ]  # fmt: skip
+    assert monitoring["ports"] == [{"port": 9000, "protocol": "TCP"}]
 
 
 def test_production_is_replicated_autoscaled_protected_and_fenced():
@@ -399,3 +419,77 @@ def test_trusted_hosts_add_the_ingress_hosts_and_the_operators_own():
 @pytest.mark.parametrize("host", ["*", "https://api.example.com", "api.example.com:443"])
 def test_trusted_hosts_refuse_what_would_trust_any_host_or_is_no_host(host):
     assert "trustedHosts" in render_error(*SECRETS, "--set", f"config.trustedHosts[0]={host}")
+
+
+GATEWAY_API = ("--api-versions", "gateway.networking.k8s.io/v1/HTTPRoute")
+HTTPS_LISTENER = "httpRoute.parentRefs[0].name=edge,httpRoute.parentRefs[0].sectionName=https"
+HTTP_LISTENER = (
+    "httpRoute.httpsRedirect.parentRefs[0].name=edge,"
+    "httpRoute.httpsRedirect.parentRefs[0].sectionName=http"
+)
+
+
+@pytest.mark.parametrize("env", ["defaults", "staging", "production"])
+def test_the_edge_routes_only_the_api(env):
+    args = (*SECRETS, "--set", "ingress.enabled=true") if env == "defaults" else env_values(env)
+    ingress = one(render(*args), "Ingress")
+    paths = [p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    assert paths == ["/api"]
+    for rule in ingress["spec"]["rules"]:
+        assert {p["backend"]["service"]["port"]["name"] for p in rule["http"]["paths"]} == {"http"}
+
+
+def test_production_ingress_terminates_tls_with_the_secret_it_names():
+    ingress = one(render(*env_values("production")), "Ingress")
+    (tls,) = ingress["spec"]["tls"]
+    assert tls["secretName"] == "items-api-tls"
+    assert tls["hosts"] == [rule["host"] for rule in ingress["spec"]["rules"]]
+
+
+def test_httproute_sends_the_api_to_the_service_and_redirects_plain_http():
+    docs = render(*SECRETS, *GATEWAY_API, "--set", "httpRoute.enabled=true",
+                  "--set", HTTPS_LISTENER, "--set", HTTP_LISTENER,
+                  "--set", "httpRoute.hostnames[0]=items-api.example.com")  # fmt: skip
+    route = one(docs, "HTTPRoute")
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["parentRefs"] == [{"name": "edge", "sectionName": "https"}]
+    assert route["spec"]["hostnames"] == ["items-api.example.com"]
+    (rule,) = route["spec"]["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/api"}}]
+    service = one(docs, "Service")
+    http_port = {p["name"]: p["port"] for p in service["spec"]["ports"]}["http"]
+    assert rule["backendRefs"] == [{"name": service["metadata"]["name"], "port": http_port}]
+
+    redirect = one(docs, "HTTPRoute", f"{RELEASE}-https-redirect")
+    assert redirect["spec"]["parentRefs"] == [{"name": "edge", "sectionName": "http"}]
+    (rule,) = redirect["spec"]["rules"]
+    redirect_to_https = {"scheme": "https", "statusCode": 301}
+    assert rule == {"filters": [{"type": "RequestRedirect", "requestRedirect": redirect_to_https}]}
+    assert "backendRefs" not in rule
+
+
+def test_httproute_without_the_gateway_api_fails_naming_it():
+    from tests.chart.render import render_error
+
+    error = render_error(*SECRETS, "--set", "httpRoute.enabled=true", "--set", HTTPS_LISTENER,
+                         "--set", HTTP_LISTENER)  # fmt: skip
+    assert "httpRoute.enabled" in error
+    assert "Gateway API" in error
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--set", "httpRoute.enabled=true"), "parentRefs"),
+        (("--set", "httpRoute.enabled=true", "--set", HTTPS_LISTENER), "parentRefs"),
+        (("--set", "httpRoute.enabled=true", "--set", HTTPS_LISTENER,
+          "--set", "httpRoute.paths[0].type=Regex,httpRoute.paths[0].value=/x"), "type"),
+    ],
+    ids=["no-listener", "no-plain-http-listener-for-the-redirect", "path-type"],
+)  # fmt: skip
+def test_httproute_values_are_checked_by_the_schema(args, named):
+    from tests.chart.render import render_error
+
+    error = render_error(*SECRETS, *GATEWAY_API, *args)
+    assert "httpRoute" in error
+    assert named in error

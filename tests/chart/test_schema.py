@@ -60,10 +60,11 @@ def test_latest_tag_is_fine_outside_production():
         ([*SECRETS, "--set", "workers.webConcurrency=8"], "workers.webConcurrency 8 does not fit"),
         ([*SECRETS, "--set", "autoscaling.enabled=true", "--set", "autoscaling.minReplicas=5",
           "--set", "autoscaling.maxReplicas=3"], "autoscaling.maxReplicas (3)"),
+        ([*SECRETS, "--set", "containerPorts.metrics=8000"], "containerPorts.metrics (8000)"),
     ],
     ids=["no-database-url", "no-jwt-secret", "grace-too-short", "prestop-too-long",
          "weak-jwt-in-production", "debug-in-production", "bundled-db-in-production",
-         "workers-beyond-memory", "hpa-range"],
+         "workers-beyond-memory", "hpa-range", "metrics-port-shared"],
 )  # fmt: skip
 def test_inconsistent_values_fail_with_what_to_change(args, named):
     assert named in render_error(*args)

@@ -139,8 +139,8 @@ def test_web_concurrency_beyond_the_memory_limit_is_refused_at_startup(run_image
     assert "WEB_CONCURRENCY=5 does not fit the memory limit" in container.logs()
 
 
-def slow_requests_in_flight(url: str) -> float:
-    metrics = httpx.get(f"{url}/metrics").text
+def slow_requests_in_flight(metrics_url: str) -> float:
+    metrics = httpx.get(metrics_url).text
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()
@@ -167,7 +167,7 @@ def test_sigterm_completes_in_flight_requests_and_exits_zero(run_image, database
     for client in clients:
         client.start()
     eventually(
-        lambda: slow_requests_in_flight(container.url) >= 4,
+        lambda: slow_requests_in_flight(container.metrics_url) >= 4,
         "the slow requests in flight together",
         timeout=4,
     )

@@ -61,18 +61,18 @@ def assert_plotted(output: str, run: Path) -> dict:
 
 
 def test_a_throwaway_prometheus_records_the_run_for_the_plots(service, tmp_path):
-    output, run = make_loadtest(service.url, tmp_path)
+    output, run = make_loadtest(service.url, tmp_path, f"METRICS_URL={service.metrics_url}")
 
     points = assert_plotted(output, run)
     assert points["replicas.png"]["gunicorn workers (app_workers)"] > 0
     assert points["replicas.png"]["scraped targets up"] > 0
     assert json.loads((run / "plots.json").read_text())["prometheus"] == (
-        f"throwaway, scraping {service.url}/metrics"
+        f"throwaway, scraping {service.metrics_url}"
     )
 
 
 def test_an_existing_prometheus_is_asked_instead(service, tmp_path):
-    with throwaway(f"{service.url}/metrics", wait_for_scrape=30) as prometheus:
+    with throwaway(service.metrics_url, wait_for_scrape=30) as prometheus:
         output, run = make_loadtest(service.url, tmp_path, f"PROMETHEUS_URL={prometheus.url}")
 
     assert_plotted(output, run)

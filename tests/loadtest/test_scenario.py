@@ -106,7 +106,7 @@ def test_a_wrong_password_stops_the_run_before_any_load(running_service, tmp_pat
 def test_requests_per_pod_count_every_route(running_service):
     """The per-pod lines of `make loadtest-k8s` read the service's own /metrics: requests to
     templated routes (a {item_id} in the label) count like any other."""
-    address = running_service.url.removeprefix("http://")
+    address = f"127.0.0.1:{running_service.metrics_port}"
 
     def served() -> float:
         # In a child process: importing the locustfile monkey-patches for gevent.

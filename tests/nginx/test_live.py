@@ -94,6 +94,43 @@ def test_client_ip_and_scheme_survive_the_proxy_and_only_a_trusted_one_names_the
     eventually(lambda: logged in proxy.access_log.read_text(), f"nginx logging {logged}")
 
 
+@pytest.mark.parametrize(
+    ("trusted", "limited"),
+    [
+        # The sidecar's default (loopback only): a pod, or a client behind a permissive edge,
+        # cannot pick a fresh bucket per request by varying X-Forwarded-For.
+        (None, True),
+        # The operator named the edge (here: 127.0.0.2): each client it names has a bucket.
+        ("127.0.0.2/32", False),
+    ],
+    ids=["default", "edge-named"],
+)
+def test_the_login_limit_holds_whatever_x_forwarded_for_says(
+    start_nginx, service, trusted, limited
+):
+    overrides = {"TRUSTED_PROXY_CIDR": trusted} if trusted else {}
+    # Thirty password checks at once queue in the service; nginx waits for each.
+    sidecar = start_nginx(
+        "sidecar", LISTEN_ADDR="127.0.0.1", UPSTREAM=f"127.0.0.1:{service.port}",
+        PROXY_READ_TIMEOUT="300s", **overrides,
+    )  # fmt: skip
+    form = {"username": "nobody@example.com", "password": "wrong"}
+    transport = httpx.HTTPTransport(local_address="127.0.0.2", limits=httpx.Limits())
+    with httpx.Client(transport=transport, timeout=300) as client:
+
+        def login(n: int) -> httpx.Response:
+            headers = {"X-Forwarded-For": f"198.18.0.{n}"}
+            return client.post(f"{sidecar.url}/api/v1/auth/token", data=form, headers=headers)
+
+        # At once, as a guesser would: one after another, each waits out a password check
+        # and the login zone (1 r/s, burst 10) refills between them.
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            statuses = [response.status_code for response in pool.map(login, range(1, 31))]
+
+    assert set(statuses) <= {401, 429}
+    assert (429 in statuses) is limited, statuses
+
+
 def test_https_scheme_reaches_the_service_and_its_redirects(tls_proxy, service, tls_context):
     response = httpx.get(
         f"{tls_proxy.https_url}/api/v1/items/",
@@ -180,8 +217,9 @@ def test_internal_paths_are_refused_publicly(proxy, path):
     assert_problem(httpx.get(f"{proxy.url}{path}"), 404, "Not Found")
 
 
-def test_metrics_are_served_by_the_service_directly(service):
-    response = httpx.get(f"{service.url}/metrics")
+def test_metrics_are_served_by_the_services_metrics_listener(service):
+    httpx.get(f"{service.url}/api/v1/ping")
+    response = httpx.get(service.metrics_url)
 
     assert response.status_code == 200
     assert "http_requests_total" in response.text

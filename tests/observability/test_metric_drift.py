@@ -51,7 +51,7 @@ def exported(running_service) -> dict[str, list[dict[str, str]]]:
     with httpx.Client(base_url=running_service.url, timeout=10) as http:
         for path in ("/api/v1/ping", "/api/v1/items", "/api/v1/slow?ms=1", "/api/v1/items/0"):
             http.get(path)
-        text = http.get("/metrics").text
+        text = http.get(running_service.metrics_url).text
     samples: dict[str, list[dict[str, str]]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

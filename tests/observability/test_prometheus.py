@@ -15,10 +15,10 @@ from observability.render_rules import render_rules
 from tests.observability.conftest import HELM
 
 
-def prometheus_scraping(service_url: str, rules: str):
+def prometheus_scraping(metrics_url: str, rules: str):
     """The throwaway Prometheus scraping the service as job items-api in namespace items (the
     labels a ServiceMonitor gives), evaluating `rules` every second."""
-    return throwaway(f"{service_url}/metrics", labels={"namespace": "items"}, rules=rules)
+    return throwaway(metrics_url, labels={"namespace": "items"}, rules=rules)
 
 
 def poll(what: str, check: Callable[[], object], traffic: Callable[[], None]):
@@ -32,7 +32,7 @@ def test_every_rule_evaluates_cleanly_on_the_real_services_series(running_servic
         for path in ("/api/v1/ping", "/api/v1/items", "/api/v1/slow?ms=1"):
             httpx.get(running_service.url + path, timeout=10)
 
-    with prometheus_scraping(running_service.url, render_rules(str(HELM))) as prometheus:
+    with prometheus_scraping(running_service.metrics_url, render_rules(str(HELM))) as prometheus:
         # Both, polled together: a scrape committed while a group is being evaluated can
         # make one rule of that evaluation see two samples and the one before it only one.
         [errors] = poll(
@@ -73,7 +73,7 @@ def test_availability_alert_goes_pending_then_firing_when_the_database_is_gone()
         def traffic() -> None:
             assert httpx.get(f"{service.url}/api/v1/items", timeout=10).status_code >= 500
 
-        with prometheus_scraping(service.url, rules) as prometheus:
+        with prometheus_scraping(service.metrics_url, rules) as prometheus:
             states = []
 
             def fast_burn_state() -> str | None:

@@ -64,7 +64,7 @@ def metric_sum(metrics: str, name: str, labels: str = "") -> float:
 
 
 def slow_in_progress(service: ServiceProcess) -> float:
-    metrics = httpx.get(f"{service.url}/metrics", timeout=5).text
+    metrics = httpx.get(service.metrics_url, timeout=5).text
     return metric_sum(metrics, "http_requests_inprogress", 'handler="/api/v1/slow"')
 
 
@@ -292,7 +292,7 @@ def test_pool_exhaustion_queues_then_answers_503_never_hangs(postgres, seeded_da
             what="the API after the lock was released",
         )
         recovered_in = round(time.monotonic() - released, 1)
-        metrics = httpx.get(f"{service.url}/metrics").text
+        metrics = httpx.get(service.metrics_url).text
     finally:
         service.close()
 

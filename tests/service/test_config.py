@@ -22,6 +22,7 @@ def check_config(**env: str) -> subprocess.CompletedProcess:
     [
         ({"DB_POOL_SIZE": "lots"}, "invalid setting DB_POOL_SIZE"),
         ({"PORT": "70000"}, "invalid setting PORT"),
+        ({"PORT": "8000", "METRICS_PORT": "8000"}, "invalid setting METRICS_PORT"),
         ({"DATABASE_URL": "mysql://x/y"}, "invalid setting DATABASE_URL"),
         ({"ENVIRONMENT": "prod"}, "invalid setting ENVIRONMENT"),
         ({"TRUSTED_HOSTS": "*"}, "invalid setting TRUSTED_HOSTS"),

@@ -35,7 +35,7 @@ def test_request_counts_add_up_across_workers(running_service):
         # New connections each time, so both workers take requests.
         for _ in range(sent):
             assert httpx.get(f"{url}/api/v1/ping").status_code == 200
-        metrics = client.get("/metrics").text
+        metrics = client.get(running_service.metrics_url).text
     handled = counter(
         metrics, "http_requests_total", handler="/api/v1/ping", method="GET", status="200"
     )
@@ -47,6 +47,21 @@ def test_request_counts_add_up_across_workers(running_service):
     assert counter(metrics, "app_workers") == 2
     assert "db_pool_size" in metrics
     assert "app_build_info{" in metrics
+
+
+def test_metrics_only_on_their_own_listener(running_service):
+    public = httpx.get(f"{running_service.url}/metrics")
+    scraped = httpx.get(running_service.metrics_url)
+    api_on_metrics_listener = httpx.get(
+        running_service.metrics_url.removesuffix("/metrics") + "/api/v1/items"
+    )
+
+    assert public.status_code == 404
+    assert public.headers["content-type"] == "application/problem+json"
+    assert scraped.status_code == 200
+    assert "http_requests_total" in scraped.text
+    assert api_on_metrics_listener.status_code == 404
+    assert api_on_metrics_listener.headers["content-type"] == "application/problem+json"
 
 
 def test_counts_survive_a_worker_being_recycled(database_url):
@@ -73,7 +88,7 @@ def test_counts_survive_a_worker_being_recycled(database_url):
             timeout=15,
             every=0.2,
         )
-        metrics = httpx.get(f"{service.url}/metrics").text
+        metrics = httpx.get(service.metrics_url).text
         assert counter(metrics, "http_requests_total", handler="/api/v1/ping") == sent
     finally:
         service.close()
@@ -99,10 +114,10 @@ def test_readyz_follows_the_database_without_a_restart(postgres, running_service
     assert running_service.process.poll() is None
 
 
-def wait_until_in_progress(client: httpx.Client, handler: str, count: int) -> None:
+def wait_until_in_progress(metrics_url: str, handler: str, count: int) -> None:
     eventually(
         lambda: (
-            counter(client.get("/metrics").text, "http_requests_inprogress", handler=handler)
+            counter(httpx.get(metrics_url).text, "http_requests_inprogress", handler=handler)
             >= count
         ),
         f"{count} requests to {handler} in flight together",
@@ -122,7 +137,7 @@ def test_sigterm_turns_unready_and_finishes_in_flight_requests(running_service):
         threads = [threading.Thread(target=slow_request) for _ in range(4)]
         for thread in threads:
             thread.start()
-        wait_until_in_progress(keepalive, "/api/v1/slow", 4)
+        wait_until_in_progress(running_service.metrics_url, "/api/v1/slow", 4)
         started = time.monotonic()
         os.kill(running_service.process.pid, signal.SIGTERM)
         for thread in threads:

@@ -34,9 +34,9 @@ def clone() -> Path:
 
 
 def test_make_up_serves_through_nginx_and_make_down_stops_everything(clone):
-    app, pg, http, status = (free_port() for _ in range(4))
+    app, metrics, pg, http, status = (free_port() for _ in range(5))
     nginx_set = f"HTTP_PORT={http} STATUS_LISTEN=127.0.0.1:{status} UPSTREAM=127.0.0.1:{app}"
-    env = {**os.environ, "PORT": str(app), "PG_PORT": str(pg)}
+    env = {**os.environ, "PORT": str(app), "METRICS_PORT": str(metrics), "PG_PORT": str(pg)}
     env.pop("DATABASE_URL", None)
 
     def make(*targets: str) -> subprocess.CompletedProcess:
@@ -61,10 +61,13 @@ def test_make_up_serves_through_nginx_and_make_down_stops_everything(clone):
         assert created.status_code == 201, created.text
         assert httpx.get(f"{base}/items/{created.json()['id']}").json()["name"] == "w"
         assert len(httpx.get(f"{base}/items").json()["items"]) == 1
+        assert "http_requests_total" in httpx.get(f"http://127.0.0.1:{metrics}/metrics").text
+        for public in (app, http):
+            assert httpx.get(f"http://127.0.0.1:{public}/metrics").status_code == 404
     finally:
         down = make("down")
     assert down.returncode == 0, down.stderr
-    assert not any(listening(port) for port in (app, pg, http, status))
+    assert not any(listening(port) for port in (app, metrics, pg, http, status))
     assert make("down").returncode == 0
 
 

@@ -279,6 +279,7 @@ LOG_LEVEL: {{ $c.logLevel | quote }}
 DEBUG: {{ $c.debug | quote }}
 HOST: "0.0.0.0"
 PORT: {{ .Values.containerPorts.http | quote }}
+METRICS_PORT: {{ .Values.containerPorts.metrics | quote }}
 ACCESS_TOKEN_EXPIRE_MINUTES: {{ $c.accessTokenExpireMinutes | quote }}
 CORS_ORIGINS: {{ join "," $c.corsOrigins | quote }}
 TRUSTED_HOSTS: {{ include "items-api.trustedHosts" . | quote }}
@@ -344,6 +345,9 @@ drained before gunicorn stops accepting (both get their signal when their pause 
 {{/* Fails the render with every inconsistency found, each naming the values to change. */}}
 {{- define "items-api.validateValues" -}}
 {{- $msgs := list -}}
+{{- if eq (int .Values.containerPorts.http) (int .Values.containerPorts.metrics) -}}
+{{- $msgs = append $msgs (printf "containerPorts.metrics (%d) must differ from containerPorts.http: /metrics has a listener of its own" (int .Values.containerPorts.metrics)) -}}
+{{- end -}}
 {{- $grace := int .Values.terminationGracePeriodSeconds -}}
 {{- $needed := add (include "items-api.appPreStopSeconds" . | int) .Values.config.gracefulTimeoutSeconds -}}
 {{- if le $grace (int $needed) -}}

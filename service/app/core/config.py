@@ -6,12 +6,19 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
 MIN_JWT_SECRET_LENGTH = 32
-PROBE_PATHS = ("/livez", "/readyz", "/metrics")
+PROBE_PATHS = ("/livez", "/readyz")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 # A DNS name, an IPv4 or IPv6 address (no brackets, no port), or *.domain.
 _TRUSTED_HOST = re.compile(
@@ -100,6 +107,9 @@ class Settings(BaseSettings):
 
     HOST: str = Field("127.0.0.1", description="bind address (the image sets 0.0.0.0)")
     PORT: int = Field(8000, ge=1, le=65535, description="bind port")
+    METRICS_PORT: int = Field(
+        9000, ge=1, le=65535, description="second bind port, serving /metrics and nothing else"
+    )
     WEB_CONCURRENCY: int | None = Field(
         None, ge=1, le=256, description="worker count, overriding the formula"
     )
@@ -157,6 +167,13 @@ class Settings(BaseSettings):
     def _asyncpg_url(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().startswith("postgresql+asyncpg://"):
             raise ValueError("must start with postgresql+asyncpg://")
+        return value
+
+    @field_validator("METRICS_PORT")
+    @classmethod
+    def _metrics_listener_is_its_own(cls, value: int, info: ValidationInfo) -> int:
+        if value == info.data.get("PORT"):
+            raise ValueError("must differ from PORT: /metrics is served only on its own listener")
         return value
 
     @model_validator(mode="after")

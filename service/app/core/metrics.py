@@ -1,8 +1,17 @@
-"""Prometheus metrics. Every worker writes to PROMETHEUS_MULTIPROC_DIR; /metrics aggregates."""
+"""Prometheus metrics. Every worker writes to PROMETHEUS_MULTIPROC_DIR; /metrics, on the
+metrics listener only (app.middleware.metrics_listener), aggregates."""
+
+import os
 
 from fastapi import FastAPI
-from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, make_asgi_app
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.core.problems import problem_response
+
+METRICS_PATH = "/metrics"
 
 # The latency SLO threshold (0.25 s) is a bucket boundary, so the SLO needs no interpolation.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -55,7 +64,7 @@ def _forget_inprogress_gauge() -> None:
 
 def instrument(app: FastAPI, excluded_paths: list[str]) -> None:
     """Request count and latency by route template, method and status, and requests in
-    progress, recorded by prometheus-fastapi-instrumentator; /metrics aggregates the workers."""
+    progress, recorded by prometheus-fastapi-instrumentator; metrics_app() serves them."""
     _forget_inprogress_gauge()
     instrumentator = Instrumentator(
         should_group_status_codes=False,
@@ -67,4 +76,28 @@ def instrument(app: FastAPI, excluded_paths: list[str]) -> None:
     )
     for instrumentation in REQUEST_INSTRUMENTATIONS:
         instrumentator.add(instrumentation)
-    instrumentator.instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)
+    instrumentator.instrument(app)
+
+
+def metrics_app() -> ASGIApp:
+    """The metrics listener's app: GET /metrics, the sum over every worker's files when
+    PROMETHEUS_MULTIPROC_DIR is set (service/bin/start sets it); a 404 problem otherwise."""
+    multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiproc_dir:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, multiproc_dir)
+    else:
+        registry = REGISTRY
+    exposition = make_asgi_app(registry)
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == METRICS_PATH:
+            return await exposition(scope, receive, send)
+        if scope["type"] != "http":
+            # A WebSocket handshake on this listener: refuse it.
+            await receive()
+            return await send({"type": "websocket.close", "code": 1008})
+        response = problem_response(404, "this listener serves only /metrics")
+        return await response(scope, receive, send)
+
+    return serve

@@ -1,4 +1,5 @@
-"""Probes and build information, outside /api/v1 (/metrics: app.core.metrics)."""
+"""Probes and build information, outside /api/v1 (/metrics has its own listener:
+app.core.metrics)."""
 
 import logging
 
