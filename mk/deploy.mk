@@ -18,14 +18,14 @@ DEPLOY_REQUIRE_ENV = @test -n "$(ENV)" || { echo "make $@: set ENV=dev|e2e|stagi
 is_set = $(filter 1 yes true,$(1))
 
 LINT_TARGETS += lint-deploy
-TEST_DEPS += $(HELM)
+TEST_DEPS += $(HELM) $(HELM_DIFF)
 
 .PHONY: deploy diff status rollback uninstall lint-deploy
-deploy: $(DEV_STAMP) $(HELM) ## Deploy ENV= [IMAGE_TAG= DRY_RUN=1]: preflight, helm --atomic --wait, verify, summary
+deploy: $(DEV_STAMP) $(HELM) $(HELM_DIFF) ## Deploy ENV= [IMAGE_TAG= DRY_RUN=1]: preflight, helm --atomic --wait, verify, summary
 	$(DEPLOY_REQUIRE_ENV)
 	$(DEPLOYCTL) deploy $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(call is_set,$(DRY_RUN)),--dry-run)
 
-diff: $(DEV_STAMP) $(HELM) ## What `make deploy ENV= [IMAGE_TAG=]` would change in the cluster, object by object
+diff: $(DEV_STAMP) $(HELM) $(HELM_DIFF) ## What `make deploy ENV= [IMAGE_TAG=]` would change in the cluster, object by object
 	$(DEPLOY_REQUIRE_ENV)
 	$(DEPLOYCTL) diff $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))
 

@@ -18,8 +18,9 @@ $(RUNTIME_STAMP): | $(VENV_BIN)/uv
 	$(VENV_BIN)/uv pip install -q --python $(VENV_BIN)/python --no-deps -e .
 	@rm -f $(VENV)/.runtime-* && touch $@
 
-$(DEV_STAMP): $(RUNTIME_STAMP)
+$(DEV_STAMP): $(RUNTIME_STAMP) deploy/pyproject.toml
 	$(VENV_BIN)/uv pip install -q --python $(VENV_BIN)/python --require-hashes -r requirements/dev.txt
+	$(VENV_BIN)/uv pip install -q --python $(VENV_BIN)/python --no-deps -e deploy
 	@rm -f $(VENV)/.dev-* && touch $@
 
 .PHONY: venv venv-dev lock

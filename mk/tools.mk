@@ -11,6 +11,7 @@ KUBE_SCORE_VERSION := v1.20.0
 TFLINT_VERSION := v0.64.0
 PROMETHEUS_VERSION := v0.316.0
 ACTIONLINT_VERSION := v1.7.12
+HELM_DIFF_VERSION := v3.9.11
 # The release path (mk/release.mk): the local registry, push, signatures and the SBOM.
 REGISTRY_VERSION := v3.1.2
 COSIGN_VERSION := v3.1.3
@@ -27,6 +28,9 @@ REGISTRY_BIN := $(TOOLS_BIN)/registry
 COSIGN := $(TOOLS_BIN)/cosign
 SYFT := $(TOOLS_BIN)/syft
 CRANE := $(TOOLS_BIN)/crane
+# helm finds plugins through HELM_PLUGINS; deployctl points it here.
+HELM_PLUGINS_DIR := $(CURDIR)/.tools/helm-plugins
+HELM_DIFF := $(HELM_PLUGINS_DIR)/diff/plugin.yaml
 
 $(HELM): mk/tools.mk
 	@mk/go-tool helm helm.sh/helm/v3/cmd/helm $(HELM_VERSION) \
@@ -52,6 +56,17 @@ $(ACTIONLINT): mk/tools.mk
 	@mk/go-tool actionlint github.com/rhysd/actionlint/cmd/actionlint $(ACTIONLINT_VERSION) \
 	  "-X github.com/rhysd/actionlint.version=$(ACTIONLINT_VERSION)"
 
+# The plugin deployctl's diff runs. Its own plugin.yaml would download a release binary from
+# GitHub at install time; this one points helm at the binary built from the module.
+$(HELM_DIFF): mk/tools.mk
+	@GO_TOOL_MODULE=github.com/databus23/helm-diff/v3 \
+	  mk/go-tool helm-diff github.com/databus23/helm-diff/v3 $(HELM_DIFF_VERSION)
+	@mkdir -p $(@D)/bin
+	@ln -sf $(TOOLS_BIN)/helm-diff $(@D)/bin/diff
+	@printf '%s\n' 'name: diff' 'version: "$(HELM_DIFF_VERSION:v%=%)"' \
+	  'usage: Preview helm upgrade changes as a diff' 'description: helm-diff, built by make tools' \
+	  'useTunnel: true' 'command: "$$HELM_PLUGIN_DIR/bin/diff"' > $@
+
 $(REGISTRY_BIN): mk/tools.mk
 	@mk/go-tool registry github.com/distribution/distribution/v3/cmd/registry $(REGISTRY_VERSION) \
 	  "-X github.com/distribution/distribution/v3/version.version=$(REGISTRY_VERSION)"
@@ -71,6 +86,6 @@ $(CRANE): mk/tools.mk
 RELEASE_TOOLS := $(REGISTRY_BIN) $(COSIGN) $(SYFT) $(CRANE)
 
 .PHONY: tools release-tools
-tools: $(HELM) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) $(RELEASE_TOOLS) ## Build every pinned Go CLI (cached by version)
+tools: $(HELM) $(HELM_DIFF) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) $(RELEASE_TOOLS) ## Build every pinned Go CLI (cached by version)
 
 release-tools: $(RELEASE_TOOLS) ## Build the registry, cosign, syft and crane only (cached by version)

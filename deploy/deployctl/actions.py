@@ -3,20 +3,19 @@
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from . import report
-from .diff import diff_manifests
 from .errors import DeployError, ExitCode
 from .helm import Helm, HelmFailed
 from .kube import Kube
 from .preflight import check_image, connect, prepare
-from .release import DEFAULT_HELM, Release
-from .values import Image, app_version, effective_values, image_of
+from .release import DEFAULT_HELM, HELM_PLUGINS, Release
+from .values import Rendered, parse_image, read_render
 from .verify import FailureWatch, check_health, failing_pods, recent_warnings, unfinished_jobs
 
 
@@ -36,25 +35,44 @@ def say(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _checked(options: Options, image_tag: str | None) -> tuple[Release, dict, Image]:
-    """The release, its merged values and image, refused early when the tag breaks policy."""
-    release = Release.for_env(options.env)
-    values = effective_values(release, options.values, image_tag)
-    image = image_of(values, app_version(release))
-    check_image(release, image)
-    return release, values, image
-
-
-def _open(options: Options, release: Release) -> tuple[Kube, Helm]:
+def _helm_for(options: Options, release: Release) -> Helm:
+    """helm, before any cluster is contacted (it renders the chart without one)."""
     if not os.access(options.helm, os.X_OK):
         raise DeployError(
             ExitCode.MISSING_TOOL,
             f"helm not found at {options.helm}",
             "build the pinned helm with `make tools`, or pass another binary with --helm",
         )
-    kube = connect(release, options.kubeconfig, options.context, say)
-    helm = Helm(options.helm, release, kube.context, options.kubeconfig, options.timeout_s)
-    return kube, helm
+    return Helm(options.helm, release, None, options.kubeconfig, options.timeout_s)
+
+
+def render(options: Options, image_tag: str | None) -> tuple[Helm, Rendered]:
+    """What the chart will run, refused early when the values or the tag break policy."""
+    helm = _helm_for(options, Release.for_env(options.env))
+    if image_tag:
+        # Before rendering: the chart's schema refuses some tags too, in less direct words.
+        check_image(helm.release, parse_image(f"{helm.release.name}:{image_tag}"))
+    try:
+        manifests = helm.run(helm.template_args(options.values, image_tag))
+    except HelmFailed as exc:
+        # The chart's own checks (values.schema.json, its `fail` messages) say what is wrong;
+        # helm's warnings before them do not.
+        error = exc.stderr[exc.stderr.find("Error: ") :].removeprefix("Error: ")
+        error = error.split("Use --debug flag")[0]
+        raise DeployError(
+            ExitCode.PREFLIGHT,
+            f"the chart refuses the {options.env} values: " + " ".join(error.split()),
+            "fix the values it names (deploy/values/ENV.yaml, or VALUES=path/to/secrets.yaml "
+            "for secrets kept outside git)",
+        ) from None
+    rendered = read_render(manifests, helm.release.name)
+    check_image(helm.release, rendered.image)
+    return helm, rendered
+
+
+def _open(options: Options, helm: Helm) -> tuple[Kube, Helm]:
+    kube = connect(helm.release, options.kubeconfig, options.context, say)
+    return kube, replace(helm, context=kube.context)
 
 
 def _helm(helm: Helm, args: list[str], missing_ok: bool = False) -> str | None:
@@ -100,9 +118,10 @@ def failure_outcome(helm_error: str) -> str:
 
 def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
     started, since = time.monotonic(), datetime.now(UTC)
-    release, values, image = _checked(options, image_tag)
-    kube, helm = _open(options, release)
-    prepare(kube, release, values, image, dry_run, say)
+    helm, rendered = render(options, image_tag)
+    release = helm.release
+    kube, helm = _open(options, helm)
+    prepare(kube, release, rendered, dry_run, say)
     if dry_run:
         show_changes(helm, image_tag, options.values)
         say("dry run: nothing was changed")
@@ -110,7 +129,7 @@ def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
     say(f"helm       upgrade --install {release.name} --atomic --wait (timeout {helm.timeout_s}s)")
     with FailureWatch(kube, release, say) as watch:
         try:
-            result = helm.run_json(helm.upgrade_args(options.values, image_tag, dry_run=False))
+            result = helm.run_json(helm.upgrade_args(options.values, image_tag))
         except HelmFailed as exc:
             failure = exc
         else:
@@ -151,29 +170,26 @@ def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
 
 
 def show_changes(helm: Helm, image_tag: str | None, extra_values: tuple[Path, ...]) -> None:
-    rendered = json.loads(_helm(helm, helm.upgrade_args(extra_values, image_tag, dry_run=True)))
-    hooks = [hook.get("manifest", "") for hook in rendered.get("hooks") or []]
-    new = "\n---\n".join([rendered.get("manifest", ""), *hooks])
-    current = _helm(helm, helm.get_args("manifest"), missing_ok=True)
-    if current is None:
-        current = ""
-        say(f"release {helm.release.name} is not installed: everything below is new")
-    else:
-        current += "\n---\n" + (_helm(helm, helm.get_args("hooks")) or "")
-    blocks = diff_manifests(current, new)
-    click.echo("\n".join(blocks) if blocks else "no changes")
+    if not (HELM_PLUGINS / "diff" / "plugin.yaml").is_file():
+        raise DeployError(
+            ExitCode.MISSING_TOOL,
+            f"the helm-diff plugin is not installed in {HELM_PLUGINS}",
+            "install the pinned one with `make tools`",
+        )
+    changes = _helm(helm, helm.diff_args(extra_values, image_tag)) or ""
+    click.echo(changes.rstrip() or "no changes")
 
 
 def diff(options: Options, image_tag: str | None) -> None:
-    release, _, _ = _checked(options, image_tag)
-    _, helm = _open(options, release)
+    helm, _ = render(options, image_tag)
+    _, helm = _open(options, helm)
     show_changes(helm, image_tag, options.values)
 
 
 def status(options: Options) -> None:
     started = time.monotonic()
     release = Release.for_env(options.env)
-    kube, helm = _open(options, release)
+    kube, helm = _open(options, _helm_for(options, release))
     info = json.loads(_helm(helm, helm.status_args()))
     _report_health(kube, release, f"release ({info['info']['status']})", info, started)
 
@@ -200,7 +216,7 @@ def _report_health(kube: Kube, release: Release, verb: str, info: dict, started:
 def rollback(options: Options, revision: int | None) -> None:
     started = time.monotonic()
     release = Release.for_env(options.env)
-    kube, helm = _open(options, release)
+    kube, helm = _open(options, _helm_for(options, release))
     say(f"helm       rollback {release.name} to revision {revision or 'previous'}")
     _helm(helm, helm.rollback_args(revision))
     info = json.loads(_helm(helm, helm.status_args()))
@@ -215,7 +231,7 @@ def uninstall(options: Options, confirmed: bool) -> None:
             f"uninstalling {release.env} needs confirmation",
             "add YES=1 (make) or --yes",
         )
-    kube, helm = _open(options, release)
+    kube, helm = _open(options, _helm_for(options, release))
     where = f"{release.namespace} (context {kube.context})"
     if _helm(helm, helm.uninstall_args(), missing_ok=True) is None:
         click.echo(f"release {release.name} is not installed in {where}")

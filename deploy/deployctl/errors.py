@@ -26,7 +26,7 @@ EXIT_CODE_HELP = {
     ExitCode.PREFLIGHT: "a preflight check failed (context, namespace, Secret, values, image tag)",
     ExitCode.RELEASE_FAILED: "helm failed (a failed deploy is rolled back by --atomic)",
     ExitCode.VERIFY_FAILED: "the release is installed but not healthy (rollout, pods, /readyz)",
-    ExitCode.MISSING_TOOL: "the helm binary is missing",
+    ExitCode.MISSING_TOOL: "the helm binary or its helm-diff plugin is missing",
 }
 
 

@@ -1,13 +1,13 @@
 """The helm command lines deployctl runs (pure builders) and running them."""
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DeployError, ExitCode
-from .release import Release
+from .release import HELM_PLUGINS, Release
 
 # Each revision is a Secret in the namespace; rollback needs only the recent ones.
 HISTORY_MAX = 10
@@ -29,32 +29,44 @@ class HelmFailed(Exception):
 class Helm:
     binary: Path
     release: Release
-    context: str
+    # None until preflight has chosen one: rendering the chart needs no cluster.
+    context: str | None
     # Only an explicit --kubeconfig is passed on; otherwise helm reads $KUBECONFIG itself.
     kubeconfig: str | None
     timeout_s: int
 
     def _scope(self) -> list[str]:
-        scope = ["--namespace", self.release.namespace, "--kube-context", self.context]
+        scope = ["--namespace", self.release.namespace]
+        scope += ["--kube-context", self.context] if self.context else []
         return scope + (["--kubeconfig", self.kubeconfig] if self.kubeconfig else [])
+
+    def _values(self, extra_values: tuple[Path, ...], image_tag: str | None) -> list[str]:
+        args = []
+        for path in (self.release.values_file, *extra_values):
+            args += ["--values", str(path)]
+        # --set would turn a tag like 1.10 into the number 1.1.
+        return args + (["--set-string", f"image.tag={image_tag}"] if image_tag else [])
 
     def _wait(self) -> list[str]:
         return ["--wait", "--timeout", f"{self.timeout_s}s"]
 
-    def upgrade_args(
-        self, extra_values: tuple[Path, ...], image_tag: str | None, dry_run: bool
-    ) -> list[str]:
+    def upgrade_args(self, extra_values: tuple[Path, ...], image_tag: str | None) -> list[str]:
         args = ["upgrade", "--install", self.release.name, str(self.release.chart)]
-        args += self._scope()
-        for path in (self.release.values_file, *extra_values):
-            args += ["--values", str(path)]
-        if image_tag:
-            # --set would turn a tag like 1.10 into the number 1.1.
-            args += ["--set-string", f"image.tag={image_tag}"]
-        if dry_run:
-            # "server" lets lookups and .Capabilities see the real cluster.
-            return [*args, "--dry-run=server", "--output", "json"]
+        args += self._scope() + self._values(extra_values, image_tag)
         return [*args, "--atomic", *self._wait(), "--history-max", str(HISTORY_MAX), "-o", "json"]
+
+    def template_args(self, extra_values: tuple[Path, ...], image_tag: str | None) -> list[str]:
+        """The release's objects as helm would install them, rendered without the cluster."""
+        chart = [self.release.name, str(self.release.chart), "--namespace", self.release.namespace]
+        return ["template", *chart, *self._values(extra_values, image_tag)]
+
+    def diff_args(self, extra_values: tuple[Path, ...], image_tag: str | None) -> list[str]:
+        """helm-diff's comparison of the installed release with the upgrade; it redacts Secret
+        values (marking changed ones) unless told --show-secrets."""
+        args = ["diff", "upgrade", self.release.name, str(self.release.chart), "--install"]
+        # "server": lookups see the real cluster, as in the upgrade itself.
+        args += ["--dry-run=server", "--context", "3", "--normalize-manifests"]
+        return args + self._scope() + self._values(extra_values, image_tag)
 
     def status_args(self) -> list[str]:
         return ["status", self.release.name, *self._scope(), "--output", "json"]
@@ -74,14 +86,9 @@ class Helm:
 
     def run(self, args: list[str]) -> str:
         argv = [str(self.binary), *args]
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
-        except FileNotFoundError:
-            raise DeployError(
-                ExitCode.MISSING_TOOL,
-                f"helm not found at {self.binary}",
-                "build the pinned helm with `make tools`, or pass another binary with --helm",
-            ) from None
+        # The pinned helm-diff (`make tools`) rather than whatever plugins the user has.
+        env = {**os.environ, "HELM_PLUGINS": str(HELM_PLUGINS)}
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)  # noqa: S603
         if done.returncode != 0:
             raise HelmFailed(argv, done.returncode, done.stderr)
         return done.stdout

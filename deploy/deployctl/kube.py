@@ -2,11 +2,9 @@
 reads and writes deployctl makes. Every API object comes back as its JSON dict (the shape
 `kubectl get -o json` shows), so the logic that reads them is plain and testable."""
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
@@ -29,73 +27,58 @@ CREATED_BY_US = ("app.kubernetes.io/managed-by", "deployctl")
 
 @dataclass(frozen=True)
 class KubeconfigSource:
-    paths: tuple[Path, ...]
+    # A path list, as $KUBECONFIG holds one.
+    paths: str
     # Where the paths came from, as the operator would name it in a fix.
     origin: str
 
-    @property
-    def joined(self) -> str:
-        return os.pathsep.join(str(p) for p in self.paths)
 
-
-def kubeconfig_source(
-    explicit: str | None, environ: Mapping[str, str], home: Path
-) -> KubeconfigSource:
-    """kubectl's lookup order: --kubeconfig, then $KUBECONFIG (a path list), then ~/.kube/config;
-    like kubectl, listed files that do not exist are skipped."""
+def kubeconfig_source(explicit: str | None, environ: Mapping[str, str]) -> KubeconfigSource:
+    """kubectl's lookup order: --kubeconfig, then $KUBECONFIG, then ~/.kube/config."""
     if explicit:
-        paths, origin = [Path(explicit)], "--kubeconfig"
-    elif environ.get("KUBECONFIG"):
-        paths = [Path(p) for p in environ["KUBECONFIG"].split(os.pathsep) if p]
-        origin = "KUBECONFIG"
-    else:
-        paths, origin = [home / ".kube" / "config"], "~/.kube/config"
-    existing = tuple(p for p in paths if p.is_file())
-    if existing:
-        return KubeconfigSource(existing, origin)
-    if origin == "~/.kube/config":
-        raise DeployError(
-            ExitCode.NO_CLUSTER,
-            "no Kubernetes cluster configured: KUBECONFIG is unset and ~/.kube/config is missing",
-            HOW_TO_POINT,
-        )
-    listed = os.pathsep.join(str(p) for p in paths)
-    raise DeployError(
-        ExitCode.NO_CLUSTER,
-        f"no Kubernetes cluster configured: {origin}={listed} names no existing file",
-        HOW_TO_POINT,
-    )
+        return KubeconfigSource(explicit, "--kubeconfig")
+    if environ.get("KUBECONFIG"):
+        return KubeconfigSource(environ["KUBECONFIG"], "KUBECONFIG")
+    return KubeconfigSource("~/.kube/config", "~/.kube/config")
 
 
 def read_contexts(source: KubeconfigSource) -> tuple[list[str], str | None]:
-    """Context names and current-context, merged across the files as kubectl does (the first
-    file to set a value wins)."""
-    names: list[str] = []
-    current = None
-    for path in source.paths:
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise DeployError(
-                ExitCode.NO_CLUSTER,
-                f"kubeconfig {path} cannot be read: {exc}".replace("\n", " "),
-                f"fix or remove that file; {HOW_TO_POINT}",
-            ) from None
-        if not isinstance(data, dict):
-            data = {}
-        current = current or data.get("current-context") or None
-        names += [
-            c["name"]
-            for c in data.get("contexts") or []
-            if isinstance(c, dict) and c.get("name") and c["name"] not in names
-        ]
+    """Context names and current-context, the files merged by the kubernetes client (which,
+    like kubectl, skips listed files that do not exist)."""
+    try:
+        merged = config.kube_config.KubeConfigMerger(source.paths)
+    except (
+        OSError,
+        yaml.YAMLError,
+        config.ConfigException,
+        LookupError,
+        TypeError,
+        AttributeError,
+    ) as exc:
+        raise DeployError(
+            ExitCode.NO_CLUSTER,
+            f"kubeconfig {source.paths} cannot be read: {exc}".replace("\n", " "),
+            f"fix or remove that file; {HOW_TO_POINT}",
+        ) from None
+    if not merged.paths:
+        unset = "KUBECONFIG is unset and ~/.kube/config is missing"
+        named = f"{source.origin}={source.paths} names no existing file"
+        raise DeployError(
+            ExitCode.NO_CLUSTER,
+            "no Kubernetes cluster configured: "
+            + (unset if source.origin == "~/.kube/config" else named),
+            HOW_TO_POINT,
+        )
+    names = [c.value["name"] for c in merged.config.value["contexts"]]
     if not names:
         raise DeployError(
             ExitCode.NO_CLUSTER,
-            f"no Kubernetes cluster configured: {source.joined} defines no context",
+            f"no Kubernetes cluster configured: {source.paths} defines no context",
             HOW_TO_POINT,
         )
-    return names, current
+    # kubectl's rule, where the client lets the last file win: the first file setting it.
+    files = merged.config_files.values()
+    return names, next((f["current-context"] for f in files if f.get("current-context")), None)
 
 
 def choose_context(
@@ -176,7 +159,7 @@ class Kube:
         configuration = client.Configuration()
         try:
             config.load_kube_config(
-                config_file=source.joined,
+                config_file=source.paths,
                 context=context,
                 client_configuration=configuration,
                 persist_config=False,
@@ -184,7 +167,7 @@ class Kube:
         except (config.ConfigException, OSError, ValueError) as exc:
             raise DeployError(
                 ExitCode.PREFLIGHT,
-                f"context {context!r} in {source.joined} cannot be used: {exc}",
+                f"context {context!r} in {source.paths} cannot be used: {exc}",
                 "repair that kubeconfig entry (for the project cluster: `make cluster-up` "
                 "rewrites it)",
             ) from None

@@ -2,13 +2,11 @@
 
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
 
 from .errors import DeployError, ExitCode
 from .kube import Kube, choose_context, kubeconfig_source, read_contexts
 from .release import Release
-from .values import SECRET_KEYS, Image, existing_secret, missing_secret_values
+from .values import SECRET_KEYS, Image, Rendered
 
 MOVING_TAG = "latest"
 
@@ -39,23 +37,14 @@ def namespace_action(release: Release, exists: bool) -> str:
 
 
 def secret_status(
-    release: Release, values: Mapping[str, Any], keys: set[str] | None, namespace_exists: bool
+    release: Release, rendered: Rendered, keys: set[str] | None, namespace_exists: bool
 ) -> str:
-    """Where DATABASE_URL and JWT_SECRET come from; `keys` are those of secrets.existingSecret
-    (None when that Secret does not exist)."""
-    name = existing_secret(values)
-    if not name:
-        missing = missing_secret_values(values)
-        if missing:
-            raise DeployError(
-                ExitCode.PREFLIGHT,
-                f"no database or JWT secret for {release.env}: {', '.join(missing)} unset and no "
-                "secrets.existingSecret",
-                "name an existing Secret holding DATABASE_URL and JWT_SECRET in "
-                "secrets.existingSecret, or give the values in a file outside git "
-                "(VALUES=path/to/secrets.yaml)",
-            )
+    """Where DATABASE_URL and JWT_SECRET come from; `keys` are those of the Secret the pods
+    read when the chart does not create it (None when that Secret does not exist). Values the
+    chart needs to create its own are checked by the chart itself, at render time."""
+    if rendered.secret_in_chart:
         return "the chart creates the Secret from the values"
+    name = rendered.secret
     create = f"kubectl -n {release.namespace} create secret generic {name} " + " ".join(
         f"--from-literal={key}=..." for key in SECRET_KEYS
     )
@@ -84,7 +73,7 @@ def connect(
     say: Callable[[str], None],
     environ: Mapping[str, str] = os.environ,
 ) -> Kube:
-    source = kubeconfig_source(kubeconfig, environ, Path.home())
+    source = kubeconfig_source(kubeconfig, environ)
     names, current = read_contexts(source)
     chosen = choose_context(names, current, context, release.policy, release.env)
     kube = Kube.connect(source, chosen)
@@ -94,23 +83,18 @@ def connect(
 
 
 def prepare(
-    kube: Kube,
-    release: Release,
-    values: Mapping[str, Any],
-    image: Image,
-    dry_run: bool,
-    say: Callable[[str], None],
+    kube: Kube, release: Release, rendered: Rendered, dry_run: bool, say: Callable[[str], None]
 ) -> None:
     """The namespace and Secret checks; the namespace is created (where the policy allows)
     only once every check has passed."""
     exists = kube.namespace_exists(release.namespace)
     action = namespace_action(release, exists)
-    name = existing_secret(values)
+    name = None if rendered.secret_in_chart else rendered.secret
     keys = kube.secret_keys(release.namespace, name) if name and exists else None
-    secrets = secret_status(release, values, keys, exists)
+    secrets = secret_status(release, rendered, keys, exists)
     if action == "create" and not dry_run:
         kube.create_namespace(release.namespace)
     state = {"exists": "exists", "create": "would be created" if dry_run else "created"}[action]
     say(f"namespace  {release.namespace} {state}")
     say(f"secrets    {secrets}")
-    say(f"image      {image.reference}")
+    say(f"image      {rendered.image.reference}")

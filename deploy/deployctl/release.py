@@ -9,6 +9,8 @@ RELEASE_NAME = "items-api"
 CHART_DIR = REPO_ROOT / "helm" / "items-api"
 VALUES_DIR = REPO_ROOT / "deploy" / "values"
 DEFAULT_HELM = REPO_ROOT / ".tools" / "bin" / "helm"
+# Where `make tools` installs helm-diff as a helm plugin.
+HELM_PLUGINS = REPO_ROOT / ".tools" / "helm-plugins"
 
 
 @dataclass(frozen=True)

@@ -24,24 +24,14 @@ def _name(obj: dict[str, Any]) -> str:
 
 
 def rollout_problem(deployment: dict[str, Any]) -> str | None:
-    """kubectl rollout status's reading of a Deployment: None when the rollout is complete."""
-    meta, spec, status = deployment["metadata"], deployment["spec"], deployment.get("status", {})
-    name = f"Deployment {meta['name']}"
-    if status.get("observedGeneration", 0) < meta.get("generation", 0):
-        return f"{name}: the controller has not yet seen the new spec"
-    for condition in status.get("conditions", []):
-        if condition.get("reason") == "ProgressDeadlineExceeded":
-            return f"{name}: progress deadline exceeded ({condition.get('message', '')})"
-    wanted = spec.get("replicas", 1)
-    updated = status.get("updatedReplicas", 0)
-    replicas = status.get("replicas", 0)
-    available = status.get("availableReplicas", 0)
-    if updated < wanted:
-        return f"{name}: {updated} of {wanted} replicas updated"
-    if replicas > updated:
-        return f"{name}: {replicas - updated} old replicas still terminating"
-    if available < updated:
-        return f"{name}: {available} of {updated} updated replicas available"
+    """The Deployment controller's own verdict, from its conditions: a failed or stalled
+    rollout, too few available replicas, pods it may not create. (helm --wait has already
+    waited for the rollout itself; this is what `status` shows between deploys.)"""
+    for condition in deployment.get("status", {}).get("conditions", []):
+        failing = "True" if condition.get("type") == "ReplicaFailure" else "False"
+        if condition.get("status") == failing:
+            name = deployment["metadata"]["name"]
+            return f"Deployment {name}: {condition.get('reason')} ({condition.get('message')})"
     return None
 
 

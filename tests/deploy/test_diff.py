@@ -1,70 +1,40 @@
-"""What `make diff` shows: changed, added and removed objects, Secret values never."""
+"""What `make diff` shows, through the real helm and the helm-diff plugin `make tools`
+installs: the objects with the values deployctl passes, and Secret values never. Without a
+cluster, helm-diff's client-side mode diffs against an empty release (a first install)."""
 
-import base64
+import pytest
+import yaml
+from deployctl.helm import Helm
+from deployctl.release import DEFAULT_HELM, HELM_PLUGINS, Release
 
-from deployctl.diff import diff_manifests
+DEV = Release.for_env("dev")
+JWT = "jwt-value-never-printed-" + "x" * 40
 
-CURRENT = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: items-api}
-spec:
-  replicas: 2
-  template: {spec: {containers: [{name: app, image: "localhost/items-api:0.1.0-aaa"}]}}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: items-api}
-data: {JWT_SECRET: c2VjcmV0LW9uZQ==, DATABASE_URL: dXJs}
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: items-api}
-"""
-
-PDB = "apiVersion: policy/v1\nkind: PodDisruptionBudget\n"
-HPA = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
-# A new image and JWT secret, the PDB dropped and an HPA added.
-NEW = (
-    CURRENT.replace("0.1.0-aaa", "0.1.0-bbb")
-    .replace("c2VjcmV0LW9uZQ==", "c2VjcmV0LXR3bw==")
-    .replace(PDB, HPA)
+pytestmark = pytest.mark.skipif(
+    not (HELM_PLUGINS / "diff" / "plugin.yaml").is_file(),
+    reason=f"helm-diff is not installed in {HELM_PLUGINS} (make tools)",
 )
 
 
-def test_each_changed_object_is_one_block_marked_by_its_change():
-    blocks = diff_manifests(CURRENT, NEW)
-    heads = [block.splitlines()[0] for block in blocks]
-    assert heads == [
-        "~ Deployment/items-api",
-        "+ HorizontalPodAutoscaler/items-api",
-        "- PodDisruptionBudget/items-api",
-        "~ Secret/items-api",
-    ]
-    changed = [line.strip() for line in blocks[0].splitlines()[3:] if line[4] in "+-"]
-    assert changed == [
-        "-      - image: localhost/items-api:0.1.0-aaa",
-        "+      - image: localhost/items-api:0.1.0-bbb",
-    ]
+def first_install_diff(tmp_path, image_tag: str) -> str:
+    extra = tmp_path / "secrets.yaml"
+    extra.write_text(yaml.safe_dump({"secrets": {"jwtSecret": JWT}}))
+    helm = Helm(DEFAULT_HELM, DEV, None, None, 60)
+    args = helm.diff_args((extra,), image_tag)
+    offline = ["--dry-run=client" if a == "--dry-run=server" else a for a in args]
+    return helm.run(offline)
 
 
-def test_secret_values_are_redacted_but_a_change_still_shows():
-    secret = diff_manifests(CURRENT, NEW)[-1]
-    for value in ("c2VjcmV0LW9uZQ==", "c2VjcmV0LXR3bw==", "secret-one", "secret-two"):
-        assert value not in secret
-    assert "JWT_SECRET: <redacted sha256:" in secret
-    # The unchanged key has the same digest on both sides, so it is no diff line.
-    assert not any(
-        line.lstrip().startswith(("-DATABASE", "+DATABASE")) for line in secret.splitlines()
-    )
+def test_a_first_install_shows_every_object_with_the_given_image(tmp_path):
+    changes = first_install_diff(tmp_path, "0.1.0-abc1234")
+    assert ", items-api, Deployment (apps) has been added" in changes
+    assert "image: localhost/items-api:0.1.0-abc1234" in changes
+    # Hooks (the migration Job) are part of what a deploy changes.
+    assert ", items-api-migrate, Job (batch) has been added" in changes
 
 
-def test_no_change_and_a_first_install():
-    assert diff_manifests(NEW, NEW) == []
-    assert all(block.startswith("+ ") for block in diff_manifests("", NEW))
-
-
-def test_string_data_is_redacted_too():
-    secret = "kind: Secret\nmetadata: {name: s}\nstringData: {JWT_SECRET: plain-text}\n"
-    assert "plain-text" not in "\n".join(diff_manifests("", secret))
-    assert base64.b64encode(b"plain-text").decode() not in "\n".join(diff_manifests("", secret))
+def test_secret_values_are_redacted(tmp_path):
+    changes = first_install_diff(tmp_path, "t")
+    assert ", items-api, Secret (v1) has been added" in changes
+    assert "JWT_SECRET" in changes
+    assert JWT not in changes

@@ -1,9 +1,7 @@
-"""The helm command lines deployctl runs, and what happens when helm is missing."""
+"""The helm command lines deployctl runs."""
 
 from pathlib import Path
 
-import pytest
-from deployctl.errors import DeployError, ExitCode
 from deployctl.helm import Helm
 from deployctl.release import Release
 
@@ -15,7 +13,7 @@ def helm(kubeconfig=None) -> Helm:
 
 
 def test_upgrade_is_atomic_waits_and_pins_the_namespace_and_context():
-    args = helm().upgrade_args((Path("/s/secrets.yaml"),), "0.10", dry_run=False)
+    args = helm().upgrade_args((Path("/s/secrets.yaml"),), "0.10")
     assert args[:4] == ["upgrade", "--install", "items-api", str(STAGING.chart)]
     joined = " ".join(args)
     assert "--namespace items-api-staging --kube-context ctx" in joined
@@ -26,11 +24,21 @@ def test_upgrade_is_atomic_waits_and_pins_the_namespace_and_context():
     assert "--kubeconfig" not in joined
 
 
-def test_dry_run_renders_against_the_server_and_changes_nothing():
-    args = helm().upgrade_args((), None, dry_run=True)
+def test_the_diff_is_helm_diffs_against_the_server_with_the_same_values():
+    args = helm().diff_args((Path("/s/secrets.yaml"),), "0.10")
+    assert args[:4] == ["diff", "upgrade", "items-api", str(STAGING.chart)]
+    joined = " ".join(args)
+    assert "--install" in args
     assert "--dry-run=server" in args
-    assert "--atomic" not in args
-    assert not any(a.startswith("image.tag") for a in args)
+    assert f"--values {STAGING.values_file} --values /s/secrets.yaml" in joined
+    assert "--set-string image.tag=0.10" in joined
+    assert "--show-secrets" not in joined
+
+
+def test_rendering_needs_no_context():
+    args = Helm(Path("/bin/helm"), STAGING, None, None, 60).template_args((), None)
+    assert args[:3] == ["template", "items-api", str(STAGING.chart)]
+    assert "--kube-context" not in args
 
 
 def test_an_explicit_kubeconfig_is_passed_on():
@@ -42,11 +50,3 @@ def test_rollback_to_previous_or_given_revision_and_uninstall_wait():
     assert helm().rollback_args(3)[:3] == ["rollback", "items-api", "3"]
     assert "--wait" in helm().rollback_args(None)
     assert "--wait" in helm().uninstall_args()
-
-
-def test_a_missing_helm_binary_says_make_tools():
-    missing = Helm(Path("/nonexistent/helm"), STAGING, "ctx", None, 60)
-    with pytest.raises(DeployError) as caught:
-        missing.run(missing.status_args())
-    assert caught.value.code == ExitCode.MISSING_TOOL
-    assert "make tools" in str(caught.value)

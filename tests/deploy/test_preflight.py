@@ -5,7 +5,7 @@ from deployctl.errors import DeployError, ExitCode
 from deployctl.kube import KubeconfigSource, choose_context, kubeconfig_source, read_contexts
 from deployctl.preflight import check_image, namespace_action, secret_status
 from deployctl.release import Release
-from deployctl.values import Image
+from deployctl.values import Image, Rendered
 
 from .conftest import write_kubeconfig
 
@@ -19,28 +19,24 @@ def error_of(call, *args) -> DeployError:
 
 
 def test_kubeconfig_lookup_follows_kubectl(tmp_path):
-    first, second = tmp_path / "a", tmp_path / "b"
-    first.write_text("")
-    second.write_text("")
-    explicit = kubeconfig_source(str(first), {"KUBECONFIG": str(second)}, tmp_path)
-    assert explicit == KubeconfigSource((first,), "--kubeconfig")
-    listed = kubeconfig_source(None, {"KUBECONFIG": f"{tmp_path}/gone:{first}:{second}"}, tmp_path)
-    assert listed == KubeconfigSource((first, second), "KUBECONFIG")
-    (tmp_path / ".kube").mkdir()
-    (tmp_path / ".kube" / "config").write_text("")
-    assert kubeconfig_source(None, {}, tmp_path).origin == "~/.kube/config"
+    listed = f"{tmp_path}/a:{tmp_path}/b"
+    explicit = kubeconfig_source("/k/config", {"KUBECONFIG": listed})
+    assert explicit == KubeconfigSource("/k/config", "--kubeconfig")
+    assert kubeconfig_source(None, {"KUBECONFIG": listed}) == KubeconfigSource(listed, "KUBECONFIG")
+    assert kubeconfig_source(None, {}).origin == "~/.kube/config"
 
 
-def test_no_kubeconfig_at_all_says_how_to_point_at_a_cluster(tmp_path):
-    error = error_of(kubeconfig_source, None, {}, tmp_path)
+def test_no_kubeconfig_at_all_says_how_to_point_at_a_cluster(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    error = error_of(read_contexts, kubeconfig_source(None, {}))
     assert error.code == ExitCode.NO_CLUSTER
     assert "\n" not in str(error)
     assert "KUBECONFIG" in str(error)
     assert "make cluster-up" in str(error)
 
 
-def test_kubeconfig_naming_missing_files_names_them(tmp_path):
-    error = error_of(kubeconfig_source, None, {"KUBECONFIG": "/nope/config"}, tmp_path)
+def test_kubeconfig_naming_missing_files_names_them():
+    error = error_of(read_contexts, kubeconfig_source(None, {"KUBECONFIG": "/nope/config"}))
     assert error.code == ExitCode.NO_CLUSTER
     assert "KUBECONFIG=/nope/config names no existing file" in str(error)
 
@@ -48,15 +44,19 @@ def test_kubeconfig_naming_missing_files_names_them(tmp_path):
 def test_contexts_merge_across_files_first_wins(tmp_path):
     a = write_kubeconfig(tmp_path / "a", "https://x", contexts=("one",), current=None)
     b = write_kubeconfig(tmp_path / "b", "https://y", contexts=("two", "one"), current="two")
-    assert read_contexts(KubeconfigSource((a, b), "KUBECONFIG")) == (["one", "two"], "two")
+    c = write_kubeconfig(tmp_path / "c", "https://z", contexts=("three",), current="three")
+    listed = KubeconfigSource(f"{tmp_path}/gone:{a}:{b}:{c}", "KUBECONFIG")
+    assert read_contexts(listed) == (["one", "two", "three"], "two")
 
 
-def test_a_kubeconfig_without_contexts_is_no_cluster(tmp_path):
+@pytest.mark.parametrize("content", ["", "{}\n", "contexts: []\n", "- a list\n", "a: [\n"])
+def test_a_kubeconfig_without_usable_contexts_is_no_cluster(tmp_path, content):
     empty = tmp_path / "empty"
-    empty.write_text("")
-    error = error_of(read_contexts, KubeconfigSource((empty,), "KUBECONFIG"))
+    empty.write_text(content)
+    error = error_of(read_contexts, KubeconfigSource(str(empty), "KUBECONFIG"))
     assert error.code == ExitCode.NO_CLUSTER
-    assert "defines no context" in str(error)
+    assert str(empty) in str(error)
+    assert "\n" not in str(error)
 
 
 def test_context_choice():
@@ -108,7 +108,7 @@ def test_namespace_policy():
     assert "kubectl create namespace items-api-staging" in str(error)
 
 
-EXISTING = {"secrets": {"existingSecret": "items-api-secrets"}}
+EXISTING = Rendered(Image("r:t", "t", ""), "items-api-secrets", secret_in_chart=False)
 
 
 def test_an_existing_secret_with_both_keys_passes():
@@ -129,17 +129,6 @@ def test_a_secret_missing_a_key_names_the_key():
     assert "lacks JWT_SECRET" in str(error)
 
 
-def test_values_instead_of_a_secret():
-    given = {"secrets": {"databaseUrl": "postgresql+asyncpg://u:p@h/db", "jwtSecret": "s3"}}
-    assert "creates the Secret" in secret_status(STAGING, given, None, True)
-    bundled = {"secrets": {"jwtSecret": "s3"}, "postgresql": {"enabled": True}}
-    assert "creates the Secret" in secret_status(DEV, bundled, None, True)
-    error = error_of(secret_status, STAGING, {"secrets": {"jwtSecret": "s3"}}, None, True)
-    assert "secrets.databaseUrl unset" in str(error)
-    assert "VALUES=" in str(error)
-
-
-def test_secret_messages_never_show_values():
-    given = {"secrets": {"databaseUrl": "postgresql+asyncpg://u:hunter2@h/db"}}
-    error = error_of(secret_status, STAGING, given, None, True)
-    assert "hunter2" not in str(error)
+def test_a_secret_the_chart_creates_needs_no_cluster_check():
+    own = Rendered(Image("r:t", "t", ""), "items-api", secret_in_chart=True)
+    assert "creates the Secret" in secret_status(STAGING, own, None, True)

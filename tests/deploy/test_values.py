@@ -1,51 +1,22 @@
-"""The values deployctl reasons about are the ones helm renders: merge rules, the image
-reference and the secret requirements, checked against the real chart with the real helm."""
-
-import subprocess
+"""What deployctl reads from the chart is what helm renders: the image the pods run and the
+Secret they read, with every environment's values and the real helm."""
 
 import pytest
 import yaml
-from deployctl.release import DEFAULT_HELM, ENVIRONMENTS, Release
-from deployctl.values import app_version, effective_values, image_of, merge, missing_secret_values
+from deployctl.actions import Options, render
+from deployctl.errors import DeployError, ExitCode
+from deployctl.release import ENVIRONMENTS
+from deployctl.values import Image, parse_image
 
 
-def test_merge_is_helms_maps_merge_everything_else_replaces():
-    base = {"image": {"repository": "r", "tag": ""}, "args": ["a", "b"], "x": 1}
-    override = {"image": {"tag": "t"}, "args": ["c"], "y": None}
-    assert merge(base, override) == {
-        "image": {"repository": "r", "tag": "t"},
-        "args": ["c"],
-        "x": 1,
-        "y": None,
-    }
-
-
-def test_image_reference_follows_the_chart_rule():
-    values = {"image": {"registry": "localhost", "repository": "items-api", "tag": ""}}
-    assert image_of(values, "0.1.0").reference == "localhost/items-api:0.1.0"
-    values["image"]["digest"] = "sha256:abc"
-    assert image_of(values, "0.1.0").reference == "localhost/items-api@sha256:abc"
-
-
-def test_missing_secret_values():
-    assert missing_secret_values({}) == ["secrets.databaseUrl", "secrets.jwtSecret"]
-    bundled = {"postgresql": {"enabled": True}, "secrets": {"jwtSecret": "x"}}
-    assert missing_secret_values(bundled) == []
-
-
-def helm_template(release: Release, *extra: str) -> subprocess.CompletedProcess:
-    args = [
-        str(DEFAULT_HELM),
-        "template",
-        release.name,
-        str(release.chart),
-        "--namespace",
-        release.namespace,
-        "--values",
-        str(release.values_file),
-        *extra,
-    ]
-    return subprocess.run(args, capture_output=True, text=True, check=False, timeout=60)
+def test_image_references_as_the_chart_writes_them():
+    assert parse_image("localhost/items-api:0.1.0") == Image(
+        "localhost/items-api:0.1.0", "0.1.0", ""
+    )
+    assert parse_image("reg:5000/items-api@sha256:ab") == Image(
+        "reg:5000/items-api@sha256:ab", "", "sha256:ab"
+    )
+    assert parse_image("reg:5000/items-api").tag == ""
 
 
 # Out-of-band in staging and production; this stands in for a values file kept outside git.
@@ -58,31 +29,53 @@ SECRETS = {
 }
 
 
+def values_file(tmp_path, values) -> tuple:
+    path = tmp_path / "extra.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return (path,)
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_image_deployctl_reports_is_the_one_the_chart_renders(env, tmp_path):
-    release = Release.for_env(env)
-    extra = tmp_path / "secrets.yaml"
-    extra.write_text(yaml.safe_dump(SECRETS))
-    values = effective_values(release, [extra], "0.1.0-abc1234")
-    rendered = helm_template(
-        release, "--values", str(extra), "--set-string", "image.tag=0.1.0-abc1234"
-    )
-    assert rendered.returncode == 0, rendered.stderr
-    deployment = next(
-        doc for doc in yaml.safe_load_all(rendered.stdout) if doc and doc["kind"] == "Deployment"
-    )
-    images = {c["image"] for c in deployment["spec"]["template"]["spec"]["containers"]}
-    assert image_of(values, app_version(release)).reference in images
+def test_the_image_tag_given_is_the_one_the_pods_run(env):
+    _, rendered = render(Options(env), "0.1.0-abc1234")
+    assert rendered.image.tag == "0.1.0-abc1234"
+    assert rendered.image.reference.endswith("/items-api:0.1.0-abc1234")
+
+
+def test_a_digest_in_the_values_pins_the_image(tmp_path):
+    pinned = values_file(tmp_path, {"image": {"digest": "sha256:" + "a" * 64}})
+    _, rendered = render(Options("dev", values=pinned), "0.1.0")
+    assert rendered.image.digest == "sha256:" + "a" * 64
+    assert "@sha256:" in rendered.image.reference
 
 
 @pytest.mark.parametrize("env", ["staging", "production"])
-def test_what_preflight_calls_missing_the_chart_refuses_too(env, tmp_path):
-    release = Release.for_env(env)
-    unset = tmp_path / "no-secret.yaml"
-    unset.write_text(yaml.safe_dump({"secrets": {"existingSecret": ""}}))
-    missing = missing_secret_values(effective_values(release, [unset], None))
-    assert missing == ["secrets.databaseUrl", "secrets.jwtSecret"]
-    rendered = helm_template(release, "--values", str(unset))
-    assert rendered.returncode != 0
-    for key in missing:
-        assert key in rendered.stderr
+def test_shared_environments_read_an_existing_secret(env, tmp_path):
+    _, rendered = render(Options(env), "0.1.0")
+    assert (rendered.secret, rendered.secret_in_chart) == ("items-api-secrets", False)
+    _, given = render(Options(env, values=values_file(tmp_path, SECRETS)), "0.1.0")
+    assert given.secret_in_chart
+
+
+def test_dev_has_the_chart_create_its_secret():
+    _, rendered = render(Options("dev"), None)
+    assert rendered.secret_in_chart
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_missing_secret_values_are_refused_with_the_charts_own_words(env, tmp_path):
+    unset = values_file(tmp_path, {"secrets": {"existingSecret": ""}})
+    with pytest.raises(DeployError) as caught:
+        render(Options(env, values=unset), "0.1.0")
+    assert caught.value.code == ExitCode.PREFLIGHT
+    for key in ("secrets.databaseUrl", "secrets.jwtSecret"):
+        assert key in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_refusal_never_shows_a_secret_value(tmp_path):
+    half = {"secrets": {"existingSecret": "", "databaseUrl": "postgresql+asyncpg://u:hunter2@h/db"}}
+    with pytest.raises(DeployError) as caught:
+        render(Options("staging", values=values_file(tmp_path, half)), "0.1.0")
+    assert "secrets.jwtSecret" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
