@@ -28,8 +28,13 @@ CLUSTER_DOMAIN=cluster.local NODE_NAME=items-api-node
 CGROUP_NAME=items-api-cluster
 # Built by cluster/build/build as localhost/cluster/NAME:VERSION.
 PAUSE_IMAGE=localhost/cluster/pause:$KUBERNETES_VERSION
+# The local registry (registry/registry): on the host, which the node reaches at HOST_IP.
+# tests/release starts throwaway ones elsewhere.
+REGISTRY_PORT=${REGISTRY_PORT:-5443}
+REGISTRY_STATE=${REGISTRY_STATE:-$(dirname "$STATE")/registry}
+REGISTRY_CA=$REGISTRY_STATE/pki/ca.crt
 export PAUSE_IMAGE NETNS NODE_IP HOST_IP POD_CIDR CLUSTER_CIDR SERVICE_CIDR API_SERVICE_IP DNS_SERVICE_IP \
-  CLUSTER_DOMAIN NODE_NAME CGROUP_NAME KUBERNETES_VERSION COREDNS_VERSION METRICS_SERVER_VERSION
+  CLUSTER_DOMAIN NODE_NAME CGROUP_NAME REGISTRY_PORT REGISTRY_CA HOST_IP KUBERNETES_VERSION COREDNS_VERSION METRICS_SERVER_VERSION
 
 log() { echo "cluster: $*" >&2; }
 # fail PART REASON: the one line a user sees when a part cannot start.
@@ -99,7 +104,7 @@ last_error() {
 # render_file TEMPLATE: configs and manifests carry ${VARS} from this file, and only those
 # are filled in (perl is on every Debian; envsubst is not).
 render_file() {
-  perl -pe 's/\$\{(STATE|NETNS|NODE_IP|POD_CIDR|CLUSTER_CIDR|SERVICE_CIDR|DNS_SERVICE_IP|CLUSTER_DOMAIN|NODE_NAME|CGROUP_NAME|PAUSE_IMAGE|COREDNS_VERSION|METRICS_SERVER_VERSION)\}/$ENV{$1}/g' "$1"
+  perl -pe 's/\$\{(STATE|HOST_IP|REGISTRY_PORT|REGISTRY_CA|NETNS|NODE_IP|POD_CIDR|CLUSTER_CIDR|SERVICE_CIDR|DNS_SERVICE_IP|CLUSTER_DOMAIN|NODE_NAME|CGROUP_NAME|PAUSE_IMAGE|COREDNS_VERSION|METRICS_SERVER_VERSION)\}/$ENV{$1}/g' "$1"
 }
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG" "$@"; }

@@ -12,6 +12,11 @@ TFLINT_VERSION := v0.64.0
 PROMETHEUS_VERSION := v0.316.0
 ACTIONLINT_VERSION := v1.7.12
 HELM_DIFF_VERSION := v3.9.11
+# The release path (mk/release.mk): the local registry, push, signatures and the SBOM.
+REGISTRY_VERSION := v3.1.2
+COSIGN_VERSION := v3.1.3
+SYFT_VERSION := v1.57.1
+CRANE_VERSION := v0.22.1
 
 HELM := $(TOOLS_BIN)/helm
 KUBE_SCORE := $(TOOLS_BIN)/kube-score
@@ -19,6 +24,10 @@ TFLINT := $(TOOLS_BIN)/tflint
 PROMTOOL := $(TOOLS_BIN)/promtool
 PROMETHEUS := $(TOOLS_BIN)/prometheus
 ACTIONLINT := $(TOOLS_BIN)/actionlint
+REGISTRY_BIN := $(TOOLS_BIN)/registry
+COSIGN := $(TOOLS_BIN)/cosign
+SYFT := $(TOOLS_BIN)/syft
+CRANE := $(TOOLS_BIN)/crane
 # helm finds plugins through HELM_PLUGINS; deployctl points it here.
 HELM_PLUGINS_DIR := $(CURDIR)/.tools/helm-plugins
 HELM_DIFF := $(HELM_PLUGINS_DIR)/diff/plugin.yaml
@@ -58,5 +67,25 @@ $(HELM_DIFF): mk/tools.mk
 	  'usage: Preview helm upgrade changes as a diff' 'description: helm-diff, built by make tools' \
 	  'useTunnel: true' 'command: "$$HELM_PLUGIN_DIR/bin/diff"' > $@
 
-.PHONY: tools
-tools: $(HELM) $(HELM_DIFF) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) ## Build every pinned Go CLI (cached by version)
+$(REGISTRY_BIN): mk/tools.mk
+	@mk/go-tool registry github.com/distribution/distribution/v3/cmd/registry $(REGISTRY_VERSION) \
+	  "-X github.com/distribution/distribution/v3/version.version=$(REGISTRY_VERSION)"
+
+$(COSIGN): mk/tools.mk
+	@mk/go-tool cosign github.com/sigstore/cosign/v3/cmd/cosign $(COSIGN_VERSION) \
+	  "-X sigs.k8s.io/release-utils/version.gitVersion=$(COSIGN_VERSION)"
+
+# Its version is written into every SBOM it makes, as the creating tool.
+$(SYFT): mk/tools.mk
+	@mk/go-tool syft github.com/anchore/syft/cmd/syft $(SYFT_VERSION) "-X main.version=$(SYFT_VERSION)"
+
+$(CRANE): mk/tools.mk
+	@mk/go-tool crane github.com/google/go-containerregistry/cmd/crane $(CRANE_VERSION) \
+	  "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$(CRANE_VERSION)"
+
+RELEASE_TOOLS := $(REGISTRY_BIN) $(COSIGN) $(SYFT) $(CRANE)
+
+.PHONY: tools release-tools
+tools: $(HELM) $(HELM_DIFF) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) $(RELEASE_TOOLS) ## Build every pinned Go CLI (cached by version)
+
+release-tools: $(RELEASE_TOOLS) ## Build the registry, cosign, syft and crane only (cached by version)

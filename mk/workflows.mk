@@ -1,32 +1,31 @@
 # GitHub Actions (.github/workflows): actionlint with shellcheck over every workflow, and
 # the few CI-only glue targets the workflows call (every `run:` step is a make target).
-CI_DIR := $(CURDIR)/.local/ci
-# Set by GitHub Actions; the defaults let the glue targets run on a laptop too.
-GITHUB_REPOSITORY ?= $(notdir $(CURDIR))/items-api
-GHCR_IMAGE := ghcr.io/$(shell echo '$(GITHUB_REPOSITORY)' | tr '[:upper:]' '[:lower:]')
 AWS_REGION ?=
 EKS_CLUSTER ?=
 
 LINT_TARGETS += lint-workflows
 
-.PHONY: lint-workflows shellcheck-installed ci-image-meta ci-ghcr-values ci-kubeconfig-eks
+.PHONY: lint-workflows shellcheck-installed ci-image-meta ci-release-outputs ci-kubeconfig-eks
 shellcheck-installed: ## Install Debian's shellcheck with apt when missing
 	@command -v shellcheck >/dev/null || mk/apt-install shellcheck
 
-lint-workflows: shellcheck-installed $(ACTIONLINT) ## actionlint, with shellcheck on every run: block, over .github/workflows (zero findings)
+# zizmor's offline audits (no GitHub API calls); findings it cannot fix are ignored inline
+# in the workflow, each with its reason.
+lint-workflows: shellcheck-installed $(ACTIONLINT) $(DEV_STAMP) ## actionlint (shellcheck on every run: block) and zizmor over .github (zero findings)
 	$(ACTIONLINT) -no-color -shellcheck="$$(command -v shellcheck)"
+	$(VENV_BIN)/zizmor --offline --no-progress --format plain .github
 
-# The build arguments `make image` uses (image.mk) and the GHCR name, as key=value lines
-# for $GITHUB_OUTPUT, so the Buildx build in ci.yml matches the laptop build.
-ci-image-meta: ## Print app_version, git_sha and ghcr_image as key=value lines (for $GITHUB_OUTPUT)
+# The build arguments and the image name `make image` uses (image.mk), as key=value lines
+# for $GITHUB_OUTPUT, so the Buildx build in ci.yml makes the image `make image-push` pushes.
+ci-image-meta: ## Print app_version, git_sha and image as key=value lines (for $GITHUB_OUTPUT)
 	@echo "app_version=$(APP_VERSION)"
 	@echo "git_sha=$(GIT_SHA)"
-	@echo "ghcr_image=$(GHCR_IMAGE)"
+	@echo "image=$(IMAGE)"
 
-ci-ghcr-values: ## Write .local/ci/ghcr-values.yaml pointing the chart at the GHCR image (VALUES= for make deploy)
-	@mkdir -p $(CI_DIR)
-	@printf 'image:\n  registry: ghcr.io\n  repository: %s\n' "$(patsubst ghcr.io/%,%,$(GHCR_IMAGE))" > $(CI_DIR)/ghcr-values.yaml
-	@echo "ci-ghcr-values: wrote $(CI_DIR)/ghcr-values.yaml"
+ci-release-outputs: ## Print image_ref (by digest) and chart_version of this run's release (for $GITHUB_OUTPUT)
+	@test -n "$(PUSHED_REF)" || { echo "make $@: nothing pushed (make image-push)" >&2; exit 1; }
+	@echo "image_ref=$(PUSHED_REF)"
+	@echo "chart_version=$(CHART_VERSION)"
 
 # Uses whatever AWS credentials the environment holds (in deploy.yml: short-lived, by OIDC).
 ci-kubeconfig-eks: ## Write a kubeconfig context ENV for EKS_CLUSTER= in AWS_REGION= (aws CLI)

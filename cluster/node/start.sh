@@ -49,6 +49,8 @@ setup_cgroups() {
 start_node() {
   mkdir -p "$STATE/containerd" "$STATE/cni/net.d" "$STATE/pod-logs" "$STATE/kubelet"
   render containerd.toml "$STATE/containerd.toml"
+  mkdir -p "$STATE/containerd/certs.d/$HOST_IP:$REGISTRY_PORT"
+  render registry-hosts.toml "$STATE/containerd/certs.d/$HOST_IP:$REGISTRY_PORT/hosts.toml"
   render 10-bridge.conflist "$STATE/cni/net.d/10-bridge.conflist"
   render kubelet.yaml "$STATE/kubelet.yaml"
   render kube-proxy.yaml "$STATE/kube-proxy.yaml"

@@ -146,7 +146,30 @@ def test_production_deploys_after_staging_behind_its_environment_by_oidc():
     assert "secrets.AWS" not in path.read_text(), "no long-lived cloud keys"
 
 
-def test_dependabot_updates_actions_pip_and_docker():
+def _dependabot_directories(ecosystem: str) -> set[str]:
     config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
-    ecosystems = {update["package-ecosystem"] for update in config["updates"]}
-    assert {"github-actions", "pip", "docker"} <= ecosystems
+    return {
+        directory
+        for update in config["updates"]
+        if update["package-ecosystem"] == ecosystem
+        for directory in update.get("directories", [update.get("directory")])
+    }
+
+
+def test_dependabot_updates_actions_pip_and_docker():
+    assert _dependabot_directories("pip") == {"/"}
+    assert _dependabot_directories("github-actions") >= {
+        "/", *(f"/{action.parent.relative_to(ROOT)}" for action in ACTIONS)
+    }
+
+
+def test_dependabot_covers_every_dockerfile_with_a_pinned_base():
+    """A Dockerfile whose published base is pinned by digest goes stale unless dependabot
+    proposes the new digest (those built on the local base take it as a build argument)."""
+    pinned = {
+        f"/{dockerfile.parent.relative_to(ROOT)}"
+        for dockerfile in ROOT.glob("**/Dockerfile")
+        if ".venv" not in dockerfile.parts and "@sha256:" in dockerfile.read_text()
+    }
+    assert {"/service", "/nginx", "/loadtest/k8s"} <= pinned
+    assert pinned <= _dependabot_directories("docker")
