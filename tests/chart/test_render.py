@@ -27,6 +27,7 @@ from tests.chart.render import (
 )
 
 MIGRATE = f"{RELEASE}-migrate"
+GATEWAY_API = ("--api-versions", "gateway.networking.k8s.io/v1/HTTPRoute")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,8 @@ def every_pod(docs):
 @pytest.mark.parametrize(
     "values",
     [SECRETS, env_values("dev"), env_values("production"),
-     ("-f", str(render_module.CHART / "ci" / "all-on-values.yaml"))],
+     ("-f", str(render_module.CHART / "ci" / "all-on-values.yaml"), *GATEWAY_API,
+      "--api-versions", "monitoring.coreos.com/v1")],
     ids=["defaults", "dev", "production", "all-on"],
 )  # fmt: skip
 def test_every_pod_runs_hardened(values):
@@ -421,7 +423,6 @@ def test_trusted_hosts_refuse_what_would_trust_any_host_or_is_no_host(host):
     assert "trustedHosts" in render_error(*SECRETS, "--set", f"config.trustedHosts[0]={host}")
 
 
-GATEWAY_API = ("--api-versions", "gateway.networking.k8s.io/v1/HTTPRoute")
 HTTPS_LISTENER = "httpRoute.parentRefs[0].name=edge,httpRoute.parentRefs[0].sectionName=https"
 HTTP_LISTENER = (
     "httpRoute.httpsRedirect.parentRefs[0].name=edge,"
