@@ -59,4 +59,4 @@ $(HELM_DIFF): mk/tools.mk
 	  'useTunnel: true' 'command: "$$HELM_PLUGIN_DIR/bin/diff"' > $@
 
 .PHONY: tools
-tools: $(HELM) $(HELM_DIFF) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) ## Build every pinned Go CLI (cached by version)
+tools: $(HELM) $(HELM_DIFF) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) ## Build every pinned Go CLI (cached by version) and install helm-diff as a helm plugin
