@@ -156,7 +156,9 @@ def _terraform_environment_inputs(environment: str) -> dict:
     for name in ("deploy_environment", "environment"):
         inputs[name] = unquote(arguments[name])
     inputs["image"] = {"repository": "example/items-api", "tag": "0.1.0-abc1234"}
-    inputs["database_url"] = "postgresql+asyncpg://items_app:pw@db:5432/items"  # pragma: allowlist secret
+    inputs["database_url"] = (
+        "postgresql+asyncpg://items_app:pw@db:5432/items"  # pragma: allowlist secret
+    )
     inputs["jwt_secret"] = "x" * 64
     inputs["database_cidrs"] = ["10.40.0.0/20"]
     return inputs

@@ -132,7 +132,9 @@ def test_platform_module_protects_and_encrypts_its_data():
     by_type = resources(TERRAFORM / "modules" / "aws-platform")
     (database,) = by_type["aws_db_instance"].values()
     assert database["deletion_protection"] == "${var.deletion_protection}"
-    assert variables(TERRAFORM / "modules" / "aws-platform")["deletion_protection"]["default"] is True
+    assert (
+        variables(TERRAFORM / "modules" / "aws-platform")["deletion_protection"]["default"] is True
+    )
     assert database["storage_encrypted"] is True
     assert database["publicly_accessible"] is False
     assert database["manage_master_user_password"] is True
