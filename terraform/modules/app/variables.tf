@@ -1,7 +1,7 @@
 # Each input maps onto one part of helm/items-api/values.yaml (see values.tf). The
 # validation blocks mirror the chart's values.schema.json, so a value the chart would
 # refuse fails at plan time with the variable's name instead of half-way through apply.
-# tests/terraform/test_app_module.py holds the two to each other.
+# tests/terraform/test_app_values.py holds the two to each other.
 
 variable "deploy_environment" {
   description = "Environment of deploy/environments.yaml (dev, e2e, staging, production) this release is: its release name and namespace come from there and deploy/values/<environment>.yaml is applied over the module's values, exactly as `make deploy ENV=<environment>` does. Null: give namespace (and release_name) here."
