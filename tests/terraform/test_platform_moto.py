@@ -106,7 +106,11 @@ def moto_url(tmp_path_factory):
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         log.close()
 
 
@@ -212,6 +216,7 @@ def test_platform_applies_and_destroys_against_moto(tmp_path, moto_url, capsys):
         )
 
 
+@pytest.mark.timeout(900)
 def test_nodes_too_small_for_a_rollout_at_the_hpa_minimum_fail_the_plan(tmp_path, moto_url):
     """Two 2-vCPU nodes hold one 1-CPU pod each after kubelet's reserve and the system
     pods: production's 3 pods plus the rollout's surge pod do not fit, and the plan says
