@@ -63,6 +63,7 @@ terraform-moto: $(DEV_STAMP) $(TF_DEPS) ## apply + destroy modules/aws-platform 
 	TF=$(TF) $(VENV_BIN)/pytest -q -p no:cacheprovider tests/terraform/test_platform_moto.py
 
 # Plan staging against a throwaway cluster (CI creates it with kind). A copy of the tree
+# (terraform/, and the chart and deploy/ files the app module reads)
 # gets a local backend override, so the plan needs no bucket; the secrets are dummies
 # because a plan never writes them anywhere.
 KIND_CONTEXT ?= kind-items-api
@@ -70,7 +71,7 @@ PLAN_IMAGE_REPOSITORY ?= items-api/items-api
 PLAN_IMAGE_TAG ?= plan-only
 terraform-plan-kind: $(TF_DEPS) ## Plan environments/staging against the kube context KIND_CONTEXT (needs the registry; runs in CI)
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	cp -r $(TF_DIR) helm "$$tmp"/; \
+	cp -r $(TF_DIR) helm deploy "$$tmp"/; \
 	printf 'terraform {\n  backend "local" {}\n}\n' > "$$tmp/$(TF_DIR)/environments/staging/backend_override.tf"; \
 	$(TF_BIN) -chdir="$$tmp/$(TF_DIR)/environments/staging" init -input=false -no-color >/dev/null; \
 	TF_VAR_database_url='postgresql+asyncpg://items:plan-only@postgres:5432/items' \
