@@ -3,6 +3,13 @@
 # and runs in .github/workflows/ci.yml; terraform/README.md says which check runs where.
 TF ?= terraform
 TF_DIR := terraform
+# A Terraform filesystem mirror holding hashicorp/aws, when this machine has one: the
+# moto apply in tests/terraform installs the provider from it. Without one (CI) `init`
+# takes the newest version the module allows from the registry.
+TF_PROVIDER_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
+export TF_PROVIDER_MIRROR
+# Platforms the committed .terraform.lock.hcl files carry checksums for.
+TF_LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
 # TF=tofu runs the same targets with OpenTofu, built from its Go module (below).
 TOFU_VERSION := v1.12.6
 TOFU := $(TOOLS_BIN)/tofu
@@ -23,7 +30,7 @@ $(CHECKOV_BIN): | $(VENV_BIN)/uv
 	$(VENV_BIN)/uv venv -q --python $(PYTHON) $(CHECKOV_VENV)
 	$(VENV_BIN)/uv pip install -q --python $(CHECKOV_VENV)/bin/python checkov==$(CHECKOV_VERSION)
 
-.PHONY: lint-terraform terraform-fmt terraform-tflint terraform-checkov terraform-validate terraform-plan-kind
+.PHONY: lint-terraform terraform-fmt terraform-tflint terraform-checkov terraform-validate terraform-plan-kind terraform-lock terraform-moto
 lint-terraform: terraform-fmt terraform-tflint terraform-checkov ## fmt, tflint and checkov over terraform/ (no providers needed)
 
 terraform-fmt: $(TF_DEPS) ## terraform fmt -check over terraform/ (TF=tofu for OpenTofu)
@@ -43,7 +50,20 @@ terraform-validate: $(TF_DEPS) ## init -backend=false + validate every root (nee
 	  $(TF_BIN) -chdir=$$root validate -no-color; \
 	done
 
+# Root modules commit their .terraform.lock.hcl so provider versions hold still between
+# inits; this (re)writes them with checksums for every platform (needs the registry).
+terraform-lock: $(TF_DEPS) ## Write .terraform.lock.hcl of every environment and example (needs the registry)
+	@for root in $(wildcard $(TF_DIR)/environments/* $(TF_DIR)/examples/*); do \
+	  echo "$(TF) providers lock $$root"; \
+	  $(TF_BIN) -chdir=$$root init -backend=false -input=false -no-color >/dev/null && \
+	  $(TF_BIN) -chdir=$$root providers lock -no-color $(foreach p,$(TF_LOCK_PLATFORMS),-platform=$(p)) >/dev/null || exit 1; \
+	done
+
+terraform-moto: $(DEV_STAMP) $(TF_DEPS) ## apply + destroy modules/aws-platform against moto (an AWS API emulator on loopback)
+	TF=$(TF) $(VENV_BIN)/pytest -q -p no:cacheprovider tests/terraform/test_platform_moto.py
+
 # Plan staging against a throwaway cluster (CI creates it with kind). A copy of the tree
+# (terraform/, and the chart and deploy/ files the app module reads)
 # gets a local backend override, so the plan needs no bucket; the secrets are dummies
 # because a plan never writes them anywhere.
 KIND_CONTEXT ?= kind-items-api
@@ -51,7 +71,7 @@ PLAN_IMAGE_REPOSITORY ?= items-api/items-api
 PLAN_IMAGE_TAG ?= plan-only
 terraform-plan-kind: $(TF_DEPS) ## Plan environments/staging against the kube context KIND_CONTEXT (needs the registry; runs in CI)
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	cp -r $(TF_DIR) helm "$$tmp"/; \
+	cp -r $(TF_DIR) helm deploy "$$tmp"/; \
 	printf 'terraform {\n  backend "local" {}\n}\n' > "$$tmp/$(TF_DIR)/environments/staging/backend_override.tf"; \
 	$(TF_BIN) -chdir="$$tmp/$(TF_DIR)/environments/staging" init -input=false -no-color >/dev/null; \
 	TF_VAR_database_url='postgresql+asyncpg://items:plan-only@postgres:5432/items' \

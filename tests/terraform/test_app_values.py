@@ -23,6 +23,8 @@ APP = TERRAFORM / "modules" / "app"
 CHART = ROOT / "helm" / "items-api"
 
 BASE_INPUTS = {
+    # The scratch copy of the module has no repository around it.
+    "deploy_dir": str(ROOT / "deploy"),
     "namespace": "items-api",
     "environment": "staging",
     "image": {"repository": "example/items-api", "tag": "0.1.0-abc1234"},
@@ -35,7 +37,14 @@ class Module(ScratchRoot):
 
     def __init__(self, workdir: Path):
         super().__init__(
-            workdir, APP, ["variables.tf", "values.tf"], {"chart_values": "local.chart_values"}
+            workdir,
+            APP,
+            ["variables.tf", "values.tf"],
+            {
+                "chart_values": "local.chart_values",
+                "release": "[local.release_name, local.namespace, local.secret_name]",
+                "release_values": "[for document in local.release_values : yamldecode(document)]",
+            },
         )
 
     def chart_values(self, inputs: dict) -> dict:
@@ -52,16 +61,16 @@ def schema() -> dict:
     return json.loads((CHART / "values.schema.json").read_text())
 
 
+def helm_merged_over(base, override):
+    """Helm's merge of one values document over another: maps key by key."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: helm_merged_over(base.get(k), v) for k, v in override.items()}}
+    return copy.deepcopy(override)
+
+
 def helm_merged(values: dict) -> dict:
     """What Helm validates: the chart's values.yaml with the release's values over it."""
-
-    def merge(base, override):
-        if isinstance(base, dict) and isinstance(override, dict):
-            return {**base, **{k: merge(base.get(k), v) for k, v in override.items()}}
-        return copy.deepcopy(override)
-
-    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
-    return merge(defaults, values)
+    return helm_merged_over(yaml.safe_load((CHART / "values.yaml").read_text()), values)
 
 
 def schema_errors(schema: dict, values: dict) -> list[str]:
@@ -119,34 +128,61 @@ def test_every_input_set_gives_values_the_chart_accepts(module, schema):
     assert values["resources"]["limits"] == {"cpu": "2", "memory": "1Gi"}
 
 
-def _environment_inputs(environment: str) -> dict:
-    """The literal arguments an environment passes to the app module, var.* filled in."""
-    samples = {
-        "var.image_repository": "example/items-api",
-        "var.image_tag": "0.1.0-abc1234",
-        "var.image_digest": "sha256:" + "cd" * 32,
-        "var.database_url": "postgresql+asyncpg://items:pw@db:5432/items",
-        "var.jwt_secret": "x" * 64,
-    }
+# What Terraform knows and `make deploy` does not (or takes from its command line).
+TERRAFORM_ONLY = {
+    ("image",): "the environment's image input; make deploy takes IMAGE_TAG",
+    ("networkPolicy", "database", "cidrs"): "the platform's database subnets",
+    # The module pins object names to the release name; the chart gives a release whose
+    # name contains the chart's (items-api) that same name, so the objects match.
+    ("fullnameOverride",): "object names: equal for the release deploy/environments.yaml names",
+}
 
-    def literal(value):
-        if isinstance(value, dict):
-            return {k: literal(v) for k, v in value.items() if not k.startswith("__")}
-        if isinstance(value, list):
-            return [literal(v) for v in value]
-        if isinstance(value, str) and value.startswith("${"):
-            return samples[value[2:-1]]
-        return unquote(value)
 
+def _without(values: dict, paths) -> dict:
+    result = copy.deepcopy(values)
+    for path in paths:
+        node = result
+        for key in path[:-1]:
+            node = node.get(key, {})
+        node.pop(path[-1], None)
+    return result
+
+
+def _terraform_environment_inputs(environment: str) -> dict:
+    """The app module's inputs as terraform/environments/<environment> gives them, with
+    sample values where it passes a variable or a platform output."""
     arguments = named(load_dir(TERRAFORM / "environments" / environment)["module"])["app"]
-    return {k: literal(v) for k, v in arguments.items() if k != "source" and not k.startswith("__")}
+    inputs = {"deploy_dir": str(ROOT / "deploy")}
+    for name in ("deploy_environment", "environment"):
+        inputs[name] = unquote(arguments[name])
+    inputs["image"] = {"repository": "example/items-api", "tag": "0.1.0-abc1234"}
+    inputs["database_url"] = (
+        "postgresql+asyncpg://items_app:pw@db:5432/items"  # pragma: allowlist secret
+    )
+    inputs["jwt_secret"] = "x" * 64
+    inputs["database_cidrs"] = ["10.40.0.0/20"]
+    return inputs
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
-def test_environments_give_values_the_chart_accepts(module, schema, environment):
-    values = module.chart_values(_environment_inputs(environment))
-    assert schema_errors(schema, values) == []
-    assert values["config"]["environment"] == environment
+def test_terraform_and_make_deploy_install_the_same_release(module, schema, environment):
+    from deployctl.release import Release
+    from deployctl.values import effective_values
+
+    inputs = _terraform_environment_inputs(environment)
+    name, namespace, secret = module.output(inputs, "release")
+    release = Release.for_env(environment)
+    assert (name, namespace) == (release.name, release.namespace)
+
+    terraform_values = helm_merged({})
+    for document in module.output(inputs, "release_values"):
+        terraform_values = helm_merged_over(terraform_values, document)
+    deploy_values = effective_values(release, [], image_tag=None)
+    assert schema_errors(schema, terraform_values) == []
+    # The Secret the module creates is the one the chart reads.
+    assert terraform_values["secrets"]["existingSecret"] == secret
+    assert _without(terraform_values, TERRAFORM_ONLY) == _without(deploy_values, TERRAFORM_ONLY)
+    assert terraform_values["config"]["environment"] == environment
 
 
 # (module input, its bad value) <-> (chart values path, what the module would put there)

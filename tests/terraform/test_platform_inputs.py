@@ -7,7 +7,11 @@ from tests.terraform.scratch import ScratchRoot
 
 pytestmark = pytest.mark.slow
 
-BASE = {"name": "items-api", "availability_zones": ["eu-west-1a", "eu-west-1b"]}
+BASE = {
+    "name": "items-api",
+    "availability_zones": ["eu-west-1a", "eu-west-1b"],
+    "app_capacity": {"pod_cpu_millicores": 1000, "min_pods": 4, "max_pods": 9},
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +42,15 @@ def test_defaults_are_multi_az_backed_up_and_private(platform):
         ({"database": {"backup_retention_days": 1}}, "database"),
         ({"database": {"engine_version": "13"}}, "database"),
         ({"node_group": {"min_size": 3, "desired_size": 2}}, "node_group"),
+        (
+            {"cluster_endpoint_public_access_cidrs": [f"198.51.100.{i}/32" for i in range(41)]},
+            "cluster_endpoint_public_access_cidrs",
+        ),
+        (
+            {"app_capacity": {"pod_cpu_millicores": 1000, "min_pods": 4, "max_pods": 3}},
+            "app_capacity",
+        ),
+        ({"ecr_repository_name": "Items API"}, "ecr_repository_name"),
         ({"log_retention_days": 30}, "log_retention_days"),
         ({"vpc_cidr": "10.0.0.0/24"}, "vpc_cidr"),
         ({"name": "Items_API"}, "name"),

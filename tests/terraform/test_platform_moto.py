@@ -83,6 +83,7 @@ module "platform" {{
   deletion_protection                  = false
   app_capacity                         = {{ pod_cpu_millicores = 1000, min_pods = 4, max_pods = 9 }}
   github_deploy                        = {{ repository = "example/items-api" }}
+  node_group                           = {node_group}
 }}
 """
 
@@ -105,16 +106,22 @@ def moto_url(tmp_path_factory):
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         log.close()
 
 
 class Root:
-    def __init__(self, workdir: Path, moto_url: str):
+    def __init__(self, workdir: Path, moto_url: str, node_group: str = "{}"):
         self.workdir = workdir
         endpoints = "\n".join(f'    {service} = "{moto_url}"' for service in SERVICES)
         (workdir / "main.tf").write_text(
-            MAIN_TF.format(region=REGION, endpoints=endpoints, module=PLATFORM)
+            MAIN_TF.format(
+                region=REGION, endpoints=endpoints, module=PLATFORM, node_group=node_group
+            )
         )
         mirror = os.environ.get("TF_PROVIDER_MIRROR")
         (workdir / "cli.tfrc").write_text(
@@ -207,3 +214,20 @@ def test_platform_applies_and_destroys_against_moto(tmp_path, moto_url, capsys):
             f"{len(MOTO_GAPS)} refused by moto gaps, {len(BLOCKED_BY_GAPS)} waiting on them; "
             f"destroy {destroy_s:.0f}s"
         )
+
+
+@pytest.mark.timeout(900)
+def test_nodes_too_small_for_a_rollout_at_the_hpa_minimum_fail_the_plan(tmp_path, moto_url):
+    """Two 2-vCPU nodes hold one 1-CPU pod each after kubelet's reserve and the system
+    pods: production's 3 pods plus the rollout's surge pod do not fit, and the plan says
+    so (moto answers DescribeInstanceTypes as AWS does)."""
+    root = Root(
+        tmp_path, moto_url, '{ instance_types = ["m7i.large"], min_size = 2, desired_size = 2 }'
+    )
+    assert root.run("init", "-input=false", timeout=300).returncode == 0
+    plan = root.run("plan", "-input=false")
+    assert plan.returncode != 0
+    assert (
+        "node_group: 2 x 2-vCPU nodes hold 2 pods of 1000m CPU, fewer than "
+        "app_capacity.min_pods = 4" in " ".join((plan.stdout + plan.stderr).split())
+    ), plan.stdout + plan.stderr

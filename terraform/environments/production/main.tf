@@ -1,48 +1,40 @@
-# Production: at least 3 pods across nodes and zones, autoscaled, NetworkPolicy on, the
-# image pinned by digest, and credentials from a Secret managed outside Terraform
-# (External Secrets or `kubectl create secret`), so they never enter the state.
+# Production on the platform of modules/aws-platform (applied from examples/aws): the
+# cluster, the database's subnets and the app's credentials all come from that
+# platform's state, so nothing here is copied from it.
+data "terraform_remote_state" "platform" {
+  backend = "s3"
+  config  = var.platform_state
+}
+
+locals {
+  platform = data.terraform_remote_state.platform.outputs
+  # DATABASE_URL (the app's own PostgreSQL role, not the master user) and JWT_SECRET,
+  # put there by the operator (terraform/README.md, step 5).
+  app_secret = jsondecode(data.aws_secretsmanager_secret_version.app.secret_string)
+}
+
+data "aws_secretsmanager_secret_version" "app" {
+  secret_id = local.platform.app_secret_arn
+}
+
+# Release name, namespace and every chart value come from deploy/environments.yaml and
+# deploy/values/production.yaml, the files `make deploy ENV=production` reads.
 module "app" {
   source = "../../modules/app"
 
-  namespace   = "items-api"
-  environment = "production"
+  deploy_environment = "production"
+  environment        = "production"
 
   image = {
+    registry   = var.image_registry
     repository = var.image_repository
     digest     = var.image_digest
   }
 
-  existing_secret_name = "items-api-secrets"
+  # The module creates the namespace, then the Secret from these, then the release.
+  database_url = local.app_secret.DATABASE_URL
+  jwt_secret   = local.app_secret.JWT_SECRET
 
-  replicas = 3
-  autoscaling = {
-    enabled      = true
-    min_replicas = 3
-    max_replicas = 8
-  }
-  resources = {
-    requests = { cpu = "1", memory = "512Mi" }
-    limits   = { cpu = "2", memory = "1Gi" }
-  }
-  # The CPU limit of 2 gives 2 workers; max makes that the budget's bound too:
-  # (8 pods + 1 surge) x 2 workers x (5 + 5) = 180 of the 200 granted.
-  workers = {
-    max = 2
-  }
-  database_pool = {
-    max_connections = 200
-  }
-
-  config = {
-    log_level     = "INFO"
-    trusted_hosts = ["items-api.example.com"]
-  }
-
-  ingress = {
-    enabled         = true
-    host            = "items-api.example.com"
-    tls_secret_name = "items-api-tls"
-  }
-  network_policy_enabled = true
-  helm_timeout_seconds   = 900
+  database_cidrs       = local.platform.private_subnet_cidrs
+  helm_timeout_seconds = 900
 }

@@ -1,17 +1,20 @@
-variable "kubeconfig_path" {
-  description = "kubeconfig file with access to the production cluster."
-  type        = string
-  default     = "~/.kube/config"
+variable "platform_state" {
+  description = "S3 backend settings (bucket, key, region) of the state of the root that applied modules/aws-platform (terraform/examples/aws): the cluster, database subnets and app secret are read from its outputs."
+  type = object({
+    bucket = string
+    key    = string
+    region = string
+  })
 }
 
-variable "kube_context" {
-  description = "kubeconfig context of the production cluster (null: the current context)."
+variable "image_registry" {
+  description = "Registry of the image: ghcr.io (what ci.yml pushes), or the platform's ECR (the registry part of its ecr_repository_url output)."
   type        = string
-  default     = null
+  default     = "ghcr.io"
 }
 
 variable "image_repository" {
-  description = "Image repository under ghcr.io, e.g. my-org/items-api."
+  description = "Image repository in image_registry, e.g. my-org/items-api."
   type        = string
 }
 

@@ -1,37 +1,20 @@
-# Staging: production's shape at a smaller scale. The module creates the Secret from
-# sensitive variables here; production references one managed outside Terraform.
+# Staging on any cluster the kubeconfig reaches (CI plans it against kind). Release
+# name, namespace and every chart value come from deploy/environments.yaml and
+# deploy/values/staging.yaml, the files `make deploy ENV=staging` reads.
 module "app" {
   source = "../../modules/app"
 
-  namespace   = "items-api-staging"
-  environment = "staging"
+  deploy_environment = "staging"
+  environment        = "staging"
 
   image = {
     repository = var.image_repository
     tag        = var.image_tag
   }
 
+  # The module creates the namespace, then the Secret from these, then the release.
   database_url = var.database_url
   jwt_secret   = var.jwt_secret
 
-  replicas = 2
-  autoscaling = {
-    enabled      = true
-    min_replicas = 2
-    max_replicas = 4
-  }
-  # (4 pods + 1 surge) x 2 workers x (5 + 5) = 100 connections at most.
-  workers = {
-    max = 2
-  }
-  database_pool = {
-    max_connections = 100
-  }
-
-  ingress = {
-    enabled         = true
-    host            = "items-api.staging.example.com"
-    tls_secret_name = "items-api-tls"
-  }
-  network_policy_enabled = true
+  database_cidrs = var.database_cidrs
 }

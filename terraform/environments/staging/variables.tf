@@ -31,3 +31,9 @@ variable "jwt_secret" {
   type        = string
   sensitive   = true
 }
+
+variable "database_cidrs" {
+  description = "CIDRs of the staging database for the NetworkPolicy's egress: on the AWS platform, its private_subnet_cidrs output. Empty lets the pods reach any address on 5432."
+  type        = list(string)
+  default     = []
+}

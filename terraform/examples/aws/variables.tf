@@ -10,17 +10,12 @@ variable "availability_zones" {
   default     = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
 }
 
-variable "image_repository" {
-  description = "Image repository under ghcr.io, e.g. my-org/items-api."
-  type        = string
-}
-
-variable "image_digest" {
-  description = "sha256 digest of the image to run."
-  type        = string
-}
-
 variable "github_repository" {
   description = "owner/name of the GitHub repository whose deploy.yml may deploy here by OIDC."
   type        = string
+}
+
+variable "cluster_endpoint_public_access_cidrs" {
+  description = "CIDRs that may reach the Kubernetes API: the machine that applies terraform/environments/* (e.g. your address/32) and the deploy job's runners. No default: an endpoint nobody can reach leaves the next step stuck. Empty keeps it private (apply from inside the VPC)."
+  type        = list(string)
 }

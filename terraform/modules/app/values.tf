@@ -2,18 +2,32 @@
 # attributes), so tests/terraform can evaluate this file with variables.tf and check the
 # result against helm/items-api/values.schema.json without a cluster or providers.
 locals {
-  secret_name  = coalesce(var.existing_secret_name, "${var.release_name}-app-secrets")
+  deploy_dir   = coalesce(var.deploy_dir, "${path.module}/../../../deploy")
+  deploy_facts = yamldecode(file("${local.deploy_dir}/environments.yaml"))
+  # deploy/values/<environment>.yaml: the same file `make deploy` applies over the chart's
+  # values, applied here over the module's, so both install the same values.
+  environment_values = var.deploy_environment == null ? null : file("${local.deploy_dir}/values/${var.deploy_environment}.yaml")
+
+  release_name = coalesce(var.release_name, local.deploy_facts.release)
+  namespace    = var.namespace != null ? var.namespace : try(local.deploy_facts.environments[var.deploy_environment].namespace, null)
+  # The values file names the Secret the chart reads; the module creates it under that name.
+  secret_name = coalesce(
+    var.existing_secret_name,
+    try(yamldecode(local.environment_values).secrets.existingSecret, null),
+    "${local.release_name}-app-secrets",
+  )
   service_port = 80
 
   chart_values = {
-    fullnameOverride = var.release_name
+    fullnameOverride = local.release_name
 
     image = {
-      registry   = var.image.registry
-      repository = var.image.repository
-      tag        = var.image.tag
-      digest     = var.image.digest
-      pullPolicy = var.image.pull_policy
+      registry    = var.image.registry
+      repository  = var.image.repository
+      tag         = var.image.tag
+      digest      = var.image.digest
+      pullPolicy  = var.image.pull_policy
+      pullSecrets = var.image_pull_secrets
     }
 
     config = {
@@ -73,4 +87,9 @@ locals {
       database = { cidrs = var.database_cidrs }
     }
   }
+}
+
+locals {
+  # What helm_release installs, in helm's order: later documents win key by key.
+  release_values = compact([yamlencode(local.chart_values), local.environment_values])
 }

@@ -1,31 +1,44 @@
 # Each input maps onto one part of helm/items-api/values.yaml (see values.tf). The
 # validation blocks mirror the chart's values.schema.json, so a value the chart would
 # refuse fails at plan time with the variable's name instead of half-way through apply.
-# tests/terraform/test_app_module.py holds the two to each other.
+# tests/terraform/test_app_values.py holds the two to each other.
+
+variable "deploy_environment" {
+  description = "Environment of deploy/environments.yaml (dev, e2e, staging, production) this release is: its release name and namespace come from there and deploy/values/<environment>.yaml is applied over the module's values, exactly as `make deploy ENV=<environment>` does. Null: give namespace (and release_name) here."
+  type        = string
+  default     = null
+}
+
+variable "deploy_dir" {
+  description = "Directory holding environments.yaml and values/ (the deploy tool's configuration). Null uses deploy/ of this repository."
+  type        = string
+  default     = null
+}
 
 variable "release_name" {
-  description = "Helm release name; also the name of the Service, Deployment and every other object (fullnameOverride)."
+  description = "Helm release name; also the name of the Service, Deployment and every other object (fullnameOverride). Null: the release of deploy/environments.yaml."
   type        = string
-  default     = "items-api"
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$", var.release_name))
+    condition     = var.release_name == null || can(regex("^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$", var.release_name))
     error_message = "release_name must be a DNS label of at most 53 characters (Helm's release name limit): lowercase letters, digits and '-'."
   }
 }
 
 variable "namespace" {
-  description = "Namespace to install into."
+  description = "Namespace to install into. Null: the deploy_environment's namespace in deploy/environments.yaml."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.namespace))
+    condition     = var.namespace == null || can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", var.namespace))
     error_message = "namespace must be a DNS label: at most 63 lowercase letters, digits and '-'."
   }
 }
 
 variable "create_namespace" {
-  description = "Create the namespace (labelled for the restricted Pod Security Standard). False when it already exists."
+  description = "Create the namespace (labelled for the restricted Pod Security Standard) and the Secret in it, in that order. False when the namespace already exists; existing_secret_name needs false, as a namespace this apply creates cannot already hold a Secret."
   type        = bool
   default     = true
 }
@@ -82,6 +95,17 @@ variable "image" {
   }
 }
 
+variable "image_pull_secrets" {
+  description = "Names of Secrets (kubernetes.io/dockerconfigjson) in the namespace that pull the image from a private registry (image.pullSecrets). Not needed for the platform's ECR: its nodes pull with their role."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.image_pull_secrets : can(regex("^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$", name))])
+    error_message = "image_pull_secrets must be Kubernetes Secret names."
+  }
+}
+
 variable "database_url" {
   description = "DATABASE_URL (postgresql+asyncpg://user:password@host:5432/db). Stored in a Secret the module creates; leave null when existing_secret_name is set."
   type        = string
@@ -121,7 +145,7 @@ variable "config" {
   description = "Non-secret service settings (config.* in the chart): LOG_LEVEL, ACCESS_TOKEN_EXPIRE_MINUTES, CORS_ORIGINS, TRUSTED_HOSTS, FORWARDED_ALLOW_IPS."
   type = object({
     log_level                   = optional(string, "INFO")
-    access_token_expire_minutes = optional(number, 30)
+    access_token_expire_minutes = optional(number, 15)
     cors_origins                = optional(list(string), [])
     trusted_hosts               = optional(list(string), [])
     forwarded_allow_ips         = optional(string, "127.0.0.1")
