@@ -15,8 +15,35 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 # CR/LF, ESC of ANSI sequences), format characters (zero-width space and joiners, bidi
 # overrides), surrogates, and the line and paragraph separators.
 REFUSED_IN_LINES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-# In free text (descriptions, passwords) line breaks and tabs are content.
+# In free text (descriptions, passwords) only what PostgreSQL cannot store (NUL, surrogates)
+# and the other controls are refused; line breaks and tabs are content.
+REFUSED_IN_TEXT = frozenset({"Cc", "Cs"})
 ALLOWED_CONTROLS_IN_TEXT = frozenset("\t\n\r")
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def storable(value: str) -> str:
+    """Refuse what PostgreSQL cannot store: NUL, lone surrogates, and other C0/C1 controls."""
+    for char in value:
+        if char in ALLOWED_CONTROLS_IN_TEXT:
+            continue
+        if unicodedata.category(char) in REFUSED_IN_TEXT:
+            raise ValueError(f"must not contain the control character {_describe(char)}")
+    return value
+
+
+def single_line(value: str) -> str:
+    """Refuse control, format and separator characters: text that shows as one line and looks
+    like what it is."""
+    for char in value:
+        if unicodedata.category(char) in REFUSED_IN_LINES:
+            raise ValueError(
+                f"must not contain the control or invisible character {_describe(char)}"
+            )
+    return value
 
 
 def _char_class(categories: frozenset[str], allowed: frozenset[str] = frozenset()) -> str:
@@ -39,36 +66,11 @@ def _char_class(categories: frozenset[str], allowed: frozenset[str] = frozenset(
 
 
 _REFUSED_IN_LINES = _char_class(REFUSED_IN_LINES)
-_REFUSED_IN_TEXT = _char_class(frozenset({"Cc", "Cs"}), ALLOWED_CONTROLS_IN_TEXT)
+_REFUSED_IN_TEXT = _char_class(REFUSED_IN_TEXT, ALLOWED_CONTROLS_IN_TEXT)
 LINE_PATTERN = f"^[^{_REFUSED_IN_LINES}]*$"
 # Trimmed lines need one character that is not whitespace.
 TRIMMED_LINE_PATTERN = f"^[^{_REFUSED_IN_LINES}]*[^\\s{_REFUSED_IN_LINES}][^{_REFUSED_IN_LINES}]*$"
 TEXT_PATTERN = f"^[^{_REFUSED_IN_TEXT}]*$"
-
-
-def _describe(char: str) -> str:
-    return f"U+{ord(char):04X}"
-
-
-def storable(value: str) -> str:
-    """Refuse what PostgreSQL cannot store: NUL, lone surrogates, and other C0/C1 controls."""
-    for char in value:
-        if char in ALLOWED_CONTROLS_IN_TEXT:
-            continue
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            raise ValueError(f"must not contain the control character {_describe(char)}")
-    return value
-
-
-def single_line(value: str) -> str:
-    """Refuse control, format and separator characters: text that shows as one line and looks
-    like what it is."""
-    for char in value:
-        if unicodedata.category(char) in REFUSED_IN_LINES:
-            raise ValueError(
-                f"must not contain the control or invisible character {_describe(char)}"
-            )
-    return value
 
 
 def line(*, max_length: int, min_length: int = 1, strip: bool = False):
