@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.core.text import Tag, Text, line
 
@@ -16,7 +16,20 @@ Name = Annotated[
         "invisible (format) characters."
     ),
 ]
-Price = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+# What the Decimal constraints accept, spelled out for clients and the fuzzer: above zero, at
+# most 10 digits before the point and 2 after.
+PRICE_JSON_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01},
+        {"type": "string", "pattern": r"^(?!0*\.?0*$)[0-9]{1,10}(\.[0-9]{1,2})?$"},
+    ],
+    "description": 'Above zero, at most 2 decimals; sent and returned as a string such as "9.99".',
+}
+Price = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=12, decimal_places=2),
+    WithJsonSchema(PRICE_JSON_SCHEMA, mode="validation"),
+]
 Description = Annotated[Text, Field(max_length=2000)]
 
 

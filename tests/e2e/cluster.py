@@ -97,6 +97,11 @@ def settled(replicas: int) -> bool:
     )
 
 
+# The service answers only the Host names it trusts (TRUSTED_HOSTS, a 400 otherwise); the chart
+# trusts the Service's name, the one clients in the cluster use. Requests to an IP send it.
+SERVICE_HOST = {"Host": RELEASE}
+
+
 def service_url(name: str = RELEASE, namespace: str = NAMESPACE, port: str = "http") -> str:
     """The Service's ClusterIP, which the host routes through the node (cluster/README.md)."""
     service = kubectl_json("-n", namespace, "get", "service", name)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .cluster import SERVICE_HOST
+
 PATHS = ("/api/v1/items?limit=5", "/api/v1/ping")
 
 
@@ -52,7 +54,7 @@ class Load:
         self.stopped = time.time()
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.base_url, timeout=10) as client:
+        with httpx.Client(base_url=self.base_url, headers=SERVICE_HOST, timeout=10) as client:
             n = 0
             while not self._stop.is_set():
                 path = self.paths[n % len(self.paths)]

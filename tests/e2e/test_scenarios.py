@@ -17,6 +17,7 @@ from .cluster import (
     NEXT_TAG,
     RELEASE,
     ROOT,
+    SERVICE_HOST,
     app_pods,
     helm,
     is_ready,
@@ -102,7 +103,7 @@ def test_deploy_installs_migrates_and_passes_helm_test(report, prometheus):
     helm_test = helm("test", RELEASE, "--timeout", "120s")
     assert helm_test.returncode == 0, helm_test.stdout + helm_test.stderr
     assert "Phase:          Succeeded" in helm_test.stdout
-    version = httpx.get(f"{service_url()}/version", timeout=5).json()
+    version = httpx.get(f"{service_url()}/version", headers=SERVICE_HOST, timeout=5).json()
     report.record(
         "1 deploy (install)",
         started,
@@ -428,7 +429,10 @@ def test_seeds_worker_count_is_oom_killed_where_the_formula_serves(report):
 
 def _answers(ip: str) -> bool:
     try:
-        return httpx.get(f"http://{ip}:8000/api/v1/items?limit=1", timeout=3).status_code == 200
+        response = httpx.get(
+            f"http://{ip}:8000/api/v1/items?limit=1", headers=SERVICE_HOST, timeout=3
+        )
+        return response.status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -9,13 +9,15 @@ input of the API (query, form, body) is one of the types below, so it fails here
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 # Unicode categories refused in names, tags and search prefixes: controls (C0 and C1: NUL,
 # CR/LF, ESC of ANSI sequences), format characters (zero-width space and joiners, bidi
 # overrides), surrogates, and the line and paragraph separators.
 REFUSED_IN_LINES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-# In free text (descriptions, passwords) line breaks and tabs are content.
+# In free text (descriptions, passwords) only what PostgreSQL cannot store (NUL, surrogates)
+# and the other controls are refused; line breaks and tabs are content.
+REFUSED_IN_TEXT = frozenset({"Cc", "Cs"})
 ALLOWED_CONTROLS_IN_TEXT = frozenset("\t\n\r")
 
 
@@ -28,7 +30,7 @@ def storable(value: str) -> str:
     for char in value:
         if char in ALLOWED_CONTROLS_IN_TEXT:
             continue
-        if unicodedata.category(char) in ("Cc", "Cs"):
+        if unicodedata.category(char) in REFUSED_IN_TEXT:
             raise ValueError(f"must not contain the control character {_describe(char)}")
     return value
 
@@ -42,6 +44,33 @@ def single_line(value: str) -> str:
                 f"must not contain the control or invisible character {_describe(char)}"
             )
     return value
+
+
+def _char_class(categories: frozenset[str], allowed: frozenset[str] = frozenset()) -> str:
+    """The Basic Multilingual Plane's code points of these categories as the body of a regex
+    character class, in \\uXXXX escapes that Python, ECMAScript and Rust read alike. For the
+    OpenAPI document (clients and the fuzzer generate from it); the validators above are the
+    authority, and also refuse such characters beyond the BMP."""
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        char = chr(code)
+        if unicodedata.category(char) in categories and char not in allowed:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(
+        f"\\u{start:04x}" if start == end else f"\\u{start:04x}-\\u{end:04x}"
+        for start, end in ranges
+    )
+
+
+_REFUSED_IN_LINES = _char_class(REFUSED_IN_LINES)
+_REFUSED_IN_TEXT = _char_class(REFUSED_IN_TEXT, ALLOWED_CONTROLS_IN_TEXT)
+LINE_PATTERN = f"^[^{_REFUSED_IN_LINES}]*$"
+# Trimmed lines need one character that is not whitespace.
+TRIMMED_LINE_PATTERN = f"^[^{_REFUSED_IN_LINES}]*[^\\s{_REFUSED_IN_LINES}][^{_REFUSED_IN_LINES}]*$"
+TEXT_PATTERN = f"^[^{_REFUSED_IN_TEXT}]*$"
 
 
 def line(*, max_length: int, min_length: int = 1, strip: bool = False):
@@ -60,11 +89,12 @@ def line(*, max_length: int, min_length: int = 1, strip: bool = False):
         StringConstraints(min_length=min_length, max_length=max_length),
         AfterValidator(single_line),
         BeforeValidator(prepare),
+        Field(json_schema_extra={"pattern": TRIMMED_LINE_PATTERN if strip else LINE_PATTERN}),
     ]
 
 
 # Free text such as a description or a password: any printable text and line breaks.
-Text = Annotated[str, AfterValidator(storable)]
+Text = Annotated[str, AfterValidator(storable), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 
 # Tags: strictly ASCII letters, digits, '_', '.', '-'.
 TAG_PATTERN = r"^[A-Za-z0-9_.-]+$"

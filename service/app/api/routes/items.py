@@ -25,6 +25,15 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
+# OpenAPI links: what a client (and the stateful fuzzing) can do next with the item it got.
+_THIS_ITEM = {"item_id": "$response.body#/id"}
+_READ = {"operationId": "readItem", "parameters": _THIS_ITEM}
+_UPDATE = {"operationId": "updateItem", "parameters": _THIS_ITEM}
+_DELETE = {"operationId": "deleteItem", "parameters": _THIS_ITEM}
+# A 204 has no body: the deleted item's id is the request's.
+_READ_DELETED = {"operationId": "readItem", "parameters": {"item_id": "$request.path.item_id"}}
+
+
 def _name_taken(name: str | None) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, f"An item named {name!r} already exists.")
 
@@ -62,7 +71,11 @@ async def read_items(
     return ItemsPublic(items=items, limit=limit, next_cursor=items[-1].id if more else None)
 
 
-@router.get("/{item_id}")
+@router.get(
+    "/{item_id}",
+    operation_id="readItem",
+    responses={200: {"links": {"update": _UPDATE, "delete": _DELETE}}},
+)
 async def read_item(db: DatabaseDep, item_id: ItemId) -> ItemPublic:
     row = await db.read(lambda connection: crud.read_item(connection, item_id))
     if row is None:
@@ -70,7 +83,12 @@ async def read_item(db: DatabaseDep, item_id: ItemId) -> ItemPublic:
     return ItemPublic.model_validate(dict(row))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createItem",
+    responses={201: {"links": {"read": _READ, "update": _UPDATE, "delete": _DELETE}}},
+)
 async def create_item(
     db: DatabaseDep,
     session: SessionDep,
@@ -103,7 +121,11 @@ async def create_item(
     return item
 
 
-@router.patch("/{item_id}")
+@router.patch(
+    "/{item_id}",
+    operation_id="updateItem",
+    responses={200: {"links": {"read": _READ, "delete": _DELETE}}},
+)
 async def update_item(
     session: SessionDep, user: CurrentUser, item_id: ItemId, body: ItemUpdate
 ) -> ItemPublic:
@@ -122,7 +144,12 @@ async def update_item(
     return ItemPublic.model_validate(item)
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="deleteItem",
+    responses={204: {"links": {"read": _READ_DELETED}}},
+)
 async def delete_item(db: DatabaseDep, user: CurrentUser, item_id: ItemId) -> Response:
     if not await db.run(lambda connection: crud.delete_item(connection, item_id)):
         raise _not_found(item_id)

@@ -64,12 +64,15 @@ def test_rs256_token_signed_with_hs_secret_as_public_key_is_rejected(client):
     assert post_with_token(client, f"{header}.{payload}.c2lnbmF0dXJl").status_code == 401
 
 
+PASSWORD_WITH_NUL = "correct\x00horse"  # pragma: allowlist secret - a test value, no credential
+
+
 @pytest.mark.parametrize(
     ("form", "field"),
     [
         ({"username": "admin\x00@example.com", "password": "x"}, "username"),
         ({"username": "admin@example.com\x1b[2J", "password": "x"}, "username"),
-        ({"username": ADMIN_EMAIL, "password": "correct\x00horse"}, "password"),
+        ({"username": ADMIN_EMAIL, "password": PASSWORD_WITH_NUL}, "password"),
     ],
 )
 def test_login_refuses_text_the_database_cannot_hold_naming_the_field(client, form, field):
