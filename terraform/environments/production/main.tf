@@ -24,7 +24,7 @@ module "app" {
     requests = { cpu = "1", memory = "512Mi" }
     limits   = { cpu = "2", memory = "1Gi" }
   }
-  # (8 pods + 1 surge) x 2 workers (CPU limit 2) x (5 + 5) = 180 of the 200 granted.
+  # (8 pods + 1 surge) x 2 workers (CPU limit 2) x (5 + 0) = 90 of the 200 granted.
   database_pool = {
     max_connections = 200
   }
