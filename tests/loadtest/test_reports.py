@@ -77,7 +77,7 @@ def test_the_benchmark_writes_ratios_memory_and_start_up(tmp_path):
         assert case["errors"] == 0, case
         assert case["cpu_us_per_request"] > 0, case
     assert {kind: count["round_trips"] for kind, count in report["round_trips"].items()} == {
-        "read": 1, "list": 1, "create": 2, "delete": 2,
+        "read": 1, "list": 1, "create": 1, "delete": 2,
     }  # fmt: skip
     assert report["list_scaling"]["rows"] == [1000, 5000]
     assert report["list_scaling"]["list_prefix"]["p50_ms"][1] > 0

@@ -43,18 +43,34 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-async def get_current_user(
-    db: DatabaseDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> User:
-    """The token's user, if still active: one SELECT, outside any transaction."""
+INVALID_TOKEN = "The token is invalid or expired."  # noqa: S105 - a message, not a secret
+
+
+async def get_token_user_id(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int:
+    """The user id a validly signed, unexpired token names; whether that user still exists
+    and is active is for the statement that acts on it to check (or get_current_user)."""
     if not token:
         raise _unauthorized("Not authenticated.")
     subject = decode_access_token(token, settings.JWT_SECRET.get_secret_value())
-    row = None
-    if subject and subject.isdigit():
-        row = await db.read(lambda connection: crud.active_user(connection, int(subject)))
+    if not subject or not subject.isdigit():
+        raise _unauthorized(INVALID_TOKEN)
+    return int(subject)
+
+
+TokenUserId = Annotated[int, Depends(get_token_user_id)]
+
+
+def unauthorized_user() -> HTTPException:
+    return _unauthorized(INVALID_TOKEN)
+
+
+async def get_current_user(db: DatabaseDep, user_id: TokenUserId) -> User:
+    """The token's user, if still active: one SELECT, outside any transaction."""
+    row = await db.read(lambda connection: crud.active_user(connection, user_id))
     if row is None:
-        raise _unauthorized("The token is invalid or expired.")
+        raise _unauthorized(INVALID_TOKEN)
     # Detached: routes read its columns; nothing loads or writes through it.
     return User(id=row["id"], email=row["email"], is_superuser=row["is_superuser"], is_active=True)
 

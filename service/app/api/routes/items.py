@@ -6,7 +6,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from app import crud
-from app.api.deps import CurrentUser, DatabaseDep, SessionDep
+from app.api.deps import (
+    CurrentUser,
+    DatabaseDep,
+    SessionDep,
+    TokenUserId,
+    get_current_user,
+    unauthorized_user,
+)
 from app.schemas import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -80,17 +87,20 @@ async def read_item(db: DatabaseDep, item_id: ItemId) -> ItemPublic:
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_item(
     db: DatabaseDep,
-    user: CurrentUser,
+    user_id: TokenUserId,
     body: ItemCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> ItemPublic:
     if not idempotency_key:
-        # A single INSERT ... RETURNING commits on its own: no transaction to open.
+        # One statement checks the token's user and inserts; it commits on its own.
         try:
-            row = await db.run(lambda connection: crud.create_item(connection, body))
+            row = await db.run(lambda connection: crud.create_item_as(connection, user_id, body))
         except UniqueViolationError:
             raise _name_taken(body.name) from None
+        if row is None:
+            raise unauthorized_user()
         return ItemPublic.model_validate(dict(row))
+    user = await get_current_user(db, user_id)
     async with db.session() as session:
         return await _create_idempotently(session, user, body, idempotency_key)
 
