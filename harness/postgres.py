@@ -127,7 +127,12 @@ class PostgresServer:
         pids = set(self.psql(sessions.format(database, application_name)).split())
         with self.log_file.open(errors="replace") as log:
             log.seek(start)
+            collecting = False
             for line in log:
+                if collecting and line.startswith("\t"):  # the statement's next line
+                    into[-1] += " " + line.strip()
+                    continue
                 found = _LOGGED_STATEMENT.search(line)
-                if found and found.group(1) in pids:
+                collecting = bool(found and found.group(1) in pids)
+                if collecting:
                     into.append(found.group(2).strip())

@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import datetime
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -334,7 +335,7 @@ class Bench:
                         request(item).raise_for_status()
                     self.round_trip_counts[kind] = {
                         "round_trips": len(found),
-                        "statements": [" ".join(statement.split()[:3]) for statement in found],
+                        "statements": [summary(statement) for statement in found],
                     }
         finally:
             budget.close()
@@ -530,6 +531,13 @@ class Bench:
                 "met": ratio <= LIST_SCALING_TARGET,
             }
         return table
+
+
+def summary(statement: str) -> str:
+    """`SELECT items`, `INSERT idempotency_keys`, `BEGIN`: the verb and its table."""
+    verb = statement.split(None, 1)[0].upper().rstrip(";")
+    table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", statement, re.IGNORECASE)
+    return f"{verb} {table.group(1)}" if table else verb
 
 
 def figure(value, target: str = "", met: bool | None = None) -> dict:

@@ -277,38 +277,23 @@ def _database_sections(results: dict) -> list[str]:
         "",
         "## Tails of GET /api/v1/items/{id} by concurrency (one worker)",
         "",
-        *_table(
-            ["connections", "req/s", "CPU us/req", "p50 ms", "p99 ms", "p99/p50"],
-            [
-                [
-                    connections,
-                    tail["rps"],
-                    tail["cpu_us_per_request"],
-                    _ms(tail["p50_ms"]),
-                    _ms(tail["p99_ms"]),
-                    f"{tail['p99_over_p50']:.2f}",
-                ]
-                for connections, tail in results["tails"].items()
-            ],
-        ),
+        *_read_table("connections", results["tails"], "p99/p50", "p99_over_p50"),
         "",
         "## GET /api/v1/items/{id} by pool size (one worker, no overflow)",
         "",
-        *_table(
-            ["DB_POOL_SIZE", "req/s", "CPU us/req", "p50 ms", "p99 ms", "sessions"],
-            [
-                [
-                    size,
-                    pool["rps"],
-                    pool["cpu_us_per_request"],
-                    _ms(pool["p50_ms"]),
-                    _ms(pool["p99_ms"]),
-                    pool["sessions_opened"],
-                ]
-                for size, pool in results["pool_sizes"].items()
-            ],
-        ),
+        *_read_table("DB_POOL_SIZE", results["pool_sizes"], "sessions", "sessions_opened"),
     ]
+
+
+def _read_table(key: str, runs: dict, last: str, last_field: str) -> list[str]:
+    return _table(
+        [key, "req/s", "CPU us/req", "p50 ms", "p99 ms", last],
+        [
+            [name, run["rps"], run["cpu_us_per_request"], _ms(run["p50_ms"]),
+             _ms(run["p99_ms"]), run[last_field]]
+            for name, run in runs.items()
+        ],
+    )  # fmt: skip
 
 
 def _scenario_line(scenario: dict) -> str:

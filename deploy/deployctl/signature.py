@@ -96,9 +96,15 @@ def require_trust(trust: Trust | None, env: str) -> Trust:
 def verdict(stderr: str) -> str:
     """Why cosign refused, in the operator's words (cosign's own text follows in the line)."""
     text = stderr.lower()
-    if "no signatures found" in text or "no matching signatures" in text and "0 signatures" in text:
+    if "no signatures found" in text or (
+        "no matching signatures" in text and "0 signatures" in text
+    ):
         return "it carries no signature"
-    if "no matching signatures" in text or "verification error" in text or "invalid signature" in text:
+    if (
+        "no matching signatures" in text
+        or "verification error" in text
+        or "invalid signature" in text
+    ):
         return "its signature was not made by the trusted signer"
     if "unauthorized" in text or "denied" in text:
         return "the registry refused to show its signatures (credentials?)"

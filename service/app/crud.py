@@ -36,6 +36,7 @@ async def upsert_admin(session: AsyncSession, email: str, password: str) -> bool
 # is one round trip, and commits on its own. Only a create with an Idempotency-Key needs a
 # transaction around several statements; its route owns it. Nothing here commits.
 _items = Item.__table__
+_users = User.__table__
 _dialect = asyncpg_dialect()
 
 
@@ -61,10 +62,22 @@ _INSERT_ITEM = Statement.of(
     .values({name: bindparam(name) for name in ItemCreate.model_fields})
     .returning(*_items.c)
 )
+# The token's user checked inside the INSERT: a create is one statement, one round trip; no
+# row back means no active user (a taken name stays a unique violation only for an active one).
+_active = select(1).where(_users.c.id == bindparam("user_id"), _users.c.is_active).exists()
+_INSERT_ITEM_AS_USER = Statement.of(
+    insert(_items)
+    .from_select(
+        list(ItemCreate.model_fields),
+        select(
+            *(bindparam(name, type_=_items.c[name].type) for name in ItemCreate.model_fields)
+        ).where(_active),
+    )
+    .returning(*_items.c)
+)
 _DELETE_ITEM = Statement.of(
     delete(_items).where(_items.c.id == bindparam("item_id")).returning(_items.c.id)
 )
-_users = User.__table__
 _ACTIVE_USER = Statement.of(
     select(_users.c.id, _users.c.email, _users.c.is_superuser).where(
         _users.c.id == bindparam("user_id"), _users.c.is_active
@@ -117,6 +130,12 @@ async def create_item(connection: Connection, data: ItemCreate) -> Record:
     """INSERT ... RETURNING: the new row, defaults and id included, in one round trip.
     Raises asyncpg.UniqueViolationError when the name is taken."""
     return await connection.fetchrow(_INSERT_ITEM.sql, *_INSERT_ITEM.args(**data.model_dump()))
+
+
+async def create_item_as(connection: Connection, user_id: int, data: ItemCreate) -> Record | None:
+    """The INSERT ... RETURNING above, if `user_id` is an active user (else None)."""
+    args = _INSERT_ITEM_AS_USER.args(**data.model_dump(), user_id=user_id)
+    return await connection.fetchrow(_INSERT_ITEM_AS_USER.sql, *args)
 
 
 async def delete_item(connection: Connection, item_id: int) -> bool:

@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app.api.main import include_api
 from app.api.routes import ops
 from app.core.config import PROBE_PATHS, Settings, get_settings
-from app.core.db import Database, create_engine, create_probe_engine, create_sessionmaker
+from app.core.db import Database, create_engine, create_probe_engine
 from app.core.metrics import (
     APP_BUILD_INFO,
     APP_WORKERS,
@@ -51,8 +51,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = create_engine(settings)
     app.state.probe_engine = create_probe_engine(settings)
-    app.state.sessionmaker = create_sessionmaker(app.state.engine)
     app.state.database = Database(app.state.engine)
+    app.state.sessionmaker = app.state.database.session
     app.state.shutting_down = False
     DB_POOL_SIZE.set(settings.DB_POOL_SIZE)
     APP_BUILD_INFO.labels(settings.APP_VERSION, settings.GIT_SHA).set(1)

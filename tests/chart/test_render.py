@@ -200,20 +200,20 @@ def test_migrations_run_before_install_and_upgrade_with_app_image_and_secret(def
 def test_connection_budget_is_computed_shown_and_enforced():
     docs = render(*env_values("production"))
     annotations = one(docs, "Deployment")["metadata"]["annotations"]
-    # (HPA max 8 + surge 1) pods x 2 workers (CPU limit 2) x (pool 5 + overflow 5)
+    # (HPA max 8 + surge 1) pods x 2 workers (CPU limit 2) x (pool 5 + overflow 0)
     assert annotations["items-api/max-workers-per-pod"] == "2"
-    assert annotations["items-api/connection-budget"] == "180"
+    assert annotations["items-api/connection-budget"] == "90"
 
-    result = template(*env_values("production"), "--set", "database.maxConnections=150")
+    result = template(*env_values("production"), "--set", "database.maxConnections=80")
     assert result.returncode != 0
-    assert "connection budget 180 exceeds database.maxConnections 150" in result.stderr
+    assert "connection budget 90 exceeds database.maxConnections 80" in result.stderr
 
 
 def test_notes_print_the_connection_budget():
     notes = render_notes(*env_values("production"))
     assert "9 pods (autoscaling.maxReplicas 8 + rollout surge 1)" in notes
     assert "x 2 workers per pod" in notes
-    assert "= 180 connections at most" in notes
+    assert "= 90 connections at most" in notes
     assert "database.maxConnections 200" in notes
 
 

@@ -64,13 +64,23 @@ def test_the_scaling_study_writes_json_markdown_and_a_chart(tmp_path):
 
 @pytest.mark.slow
 def test_the_benchmark_writes_ratios_memory_and_start_up(tmp_path):
-    run("loadtest.bench", "--seconds", "1", "--no-image", "--out", str(tmp_path))
+    run("loadtest.bench", "--seconds", "1", "--no-image", "--list-rows", "5000",
+        "--out", str(tmp_path))  # fmt: skip
 
     report = json.loads((tmp_path / "bench.json").read_text())
-    for ratio in ("middleware_vs_bare_fastapi", "nginx_vs_direct", "db_route_vs_raw_asyncpg"):
+    for ratio in ("middleware_vs_bare_fastapi", "nginx_vs_direct", "db_route_vs_raw_asyncpg",
+                  "create_vs_raw_asyncpg"):  # fmt: skip
         assert report["ratios"][ratio] > 0
     assert report["rss_mb_per_worker"] > 0
     assert report["start_to_ready_s"] > 0
     for case in report["cases"].values():
         assert case["errors"] == 0, case
-    assert "## Ratios" in (tmp_path / "bench.md").read_text()
+        assert case["cpu_us_per_request"] > 0, case
+    assert {kind: count["round_trips"] for kind, count in report["round_trips"].items()} == {
+        "read": 1, "list": 1, "create": 1, "delete": 2,
+    }  # fmt: skip
+    assert report["list_scaling"]["rows"] == [1000, 5000]
+    assert report["list_scaling"]["list_prefix"]["p50_ms"][1] > 0
+    markdown = (tmp_path / "bench.md").read_text()
+    for section in ("## Ratios", "## Round trips", "## Lists at 1,000 and 5,000 rows"):
+        assert section in markdown

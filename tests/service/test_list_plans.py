@@ -25,8 +25,8 @@ def literal(value) -> str:
 
 
 def plans(url: str, **values) -> tuple[str, str]:
-    """EXPLAIN of the list's statement for these filters: planned for the values (what a new
-    prepared statement gets) and generic (what it may switch to after five executions)."""
+    """EXPLAIN of the list's statement for these filters: planned for the values (what the
+    service's connections always get: plan_cache_mode force_custom_plan) and generic."""
     statement = crud._list_statement(tuple(name for name in crud._LIST_FILTERS if name in values))
     args = statement.args(**values, limit=LIMIT)
 

@@ -159,7 +159,8 @@ def _dependabot_directories(ecosystem: str) -> set[str]:
 def test_dependabot_updates_actions_pip_and_docker():
     assert _dependabot_directories("pip") == {"/"}
     assert _dependabot_directories("github-actions") >= {
-        "/", *(f"/{action.parent.relative_to(ROOT)}" for action in ACTIONS)
+        "/",
+        *(f"/{action.parent.relative_to(ROOT)}" for action in ACTIONS),
     }
 
 

@@ -47,6 +47,7 @@ def _unauthorized(detail: str) -> HTTPException:
 # users.id is a PostgreSQL integer (int4): a larger id is no user, not a driver error.
 USER_ID_MAX = 2**31 - 1
 _USER_ID = re.compile(r"[1-9][0-9]{0,9}")
+INVALID_TOKEN = "The token is invalid or expired."  # noqa: S105 - a message, not a secret
 
 
 def user_id_from_subject(subject: object) -> int | None:
@@ -57,20 +58,33 @@ def user_id_from_subject(subject: object) -> int | None:
     return user_id if user_id <= USER_ID_MAX else None
 
 
-async def get_current_user(
-    db: DatabaseDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> User:
-    """The token's user, if still active: one SELECT, outside any transaction."""
+async def get_token_user_id(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int:
+    """The user id a validly signed, unexpired token names; whether that user still exists
+    and is active is for the statement that acts on it to check (or get_current_user)."""
     if not token:
         raise _unauthorized("Not authenticated.")
     user_id = user_id_from_subject(
         decode_access_token(token, settings.JWT_SECRET.get_secret_value())
     )
-    row = None
-    if user_id is not None:
-        row = await db.read(lambda connection: crud.active_user(connection, user_id))
+    if user_id is None:
+        raise _unauthorized(INVALID_TOKEN)
+    return user_id
+
+
+TokenUserId = Annotated[int, Depends(get_token_user_id)]
+
+
+def unauthorized_user() -> HTTPException:
+    return _unauthorized(INVALID_TOKEN)
+
+
+async def get_current_user(db: DatabaseDep, user_id: TokenUserId) -> User:
+    """The token's user, if still active: one SELECT, outside any transaction."""
+    row = await db.read(lambda connection: crud.active_user(connection, user_id))
     if row is None:
-        raise _unauthorized("The token is invalid or expired.")
+        raise _unauthorized(INVALID_TOKEN)
     # Detached: routes read its columns; nothing loads or writes through it.
     return User(id=row["id"], email=row["email"], is_superuser=row["is_superuser"], is_active=True)
 

@@ -55,8 +55,10 @@ class Settings(BaseSettings):
         description="secret; postgresql+asyncpg:// URL (make up sets its local one)",
     )
     DB_POOL_SIZE: int = Field(5, ge=1, le=100, description="connections each worker keeps open")
+    # An overflow connection is closed as soon as it is returned to a full pool: under steady
+    # load that opens and closes PostgreSQL sessions again and again (`make bench`, sessions).
     DB_MAX_OVERFLOW: int = Field(
-        5, ge=0, le=100, description="extra connections per worker under bursts"
+        0, ge=0, le=100, description="extra connections per worker under bursts"
     )
     DB_POOL_TIMEOUT_S: float = Field(
         5.0, gt=0, le=120, description="wait for a free connection, then answer 503"

@@ -182,7 +182,7 @@ variable "database_pool" {
   description = "Per-worker SQLAlchemy pool and the connection budget the chart checks: max_connections is what the database allows this release (0: not checked)."
   type = object({
     pool_size                = optional(number, 5)
-    max_overflow             = optional(number, 5)
+    max_overflow             = optional(number, 0)
     max_connections          = optional(number, 0)
     prepared_statement_cache = optional(bool, true)
   })

@@ -5,7 +5,14 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, sta
 from sqlalchemy.exc import IntegrityError
 
 from app import crud, idempotency
-from app.api.deps import CurrentUser, DatabaseDep, SessionDep
+from app.api.deps import (
+    CurrentUser,
+    DatabaseDep,
+    SessionDep,
+    TokenUserId,
+    get_current_user,
+    unauthorized_user,
+)
 from app.core.text import Tag, line
 from app.schemas import NAME_MAX_LENGTH, ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 
@@ -66,9 +73,16 @@ async def read_items(
             connection, limit=limit + 1, after=cursor, name_prefix=name_prefix, tag=tag
         )
     )
-    items = [ItemPublic.model_validate(dict(row)) for row in rows[:limit]]
     more = len(rows) > limit
-    return ItemsPublic(items=items, limit=limit, next_cursor=items[-1].id if more else None)
+    # One validation call for the page: pydantic-core walks the rows without a Python-level
+    # call per item.
+    return ItemsPublic.model_validate(
+        {
+            "items": [dict(row) for row in rows[:limit]],
+            "limit": limit,
+            "next_cursor": rows[limit - 1]["id"] if more else None,
+        }
+    )
 
 
 @router.get(
@@ -91,20 +105,27 @@ async def read_item(db: DatabaseDep, item_id: ItemId) -> ItemPublic:
 )
 async def create_item(
     db: DatabaseDep,
-    session: SessionDep,
-    user: CurrentUser,
+    user_id: TokenUserId,
     body: ItemCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> ItemPublic:
     if not idempotency_key:
-        # A single INSERT ... RETURNING commits on its own: no transaction to open.
+        # One statement checks the token's user and inserts; it commits on its own.
         try:
-            row = await db.run(lambda connection: crud.create_item(connection, body))
+            row = await db.run(lambda connection: crud.create_item_as(connection, user_id, body))
         except UniqueViolationError:
             raise _name_taken(body.name) from None
+        if row is None:
+            raise unauthorized_user()
         return ItemPublic.model_validate(dict(row))
-    # The key's claim, the item and the stored response commit together or not at all;
-    # this route owns that transaction.
+    user = await get_current_user(db, user_id)
+    async with db.session() as session:
+        return await _create_idempotently(session, user, body, idempotency_key)
+
+
+async def _create_idempotently(session, user, body: ItemCreate, idempotency_key: str):
+    """The key's claim, the item and the stored response commit together or not at all;
+    this route owns that transaction."""
     fingerprint = idempotency.request_fingerprint(body)
     record = await idempotency.claim(session, user.id, idempotency_key, fingerprint)
     if record is None:

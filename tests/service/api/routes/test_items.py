@@ -289,3 +289,16 @@ def test_tags_are_distinct_and_ascii(client, auth_headers, tags):
         client.post("/api/v1/items", json={**ITEM, "tags": tags}, headers=auth_headers), 422
     )
     assert "tags" in problem_fields(problem)
+
+
+def test_a_deactivated_users_token_creates_nothing(client, auth_headers, postgres, database_url):
+    create(client, auth_headers, name="before")
+    postgres.psql("UPDATE users SET is_active = false", database=database_url.rsplit("/", 1)[1])
+    for headers in (auth_headers, {**auth_headers, "Idempotency-Key": "after"}):
+        response = client.post("/api/v1/items", json={**ITEM, "name": "after"}, headers=headers)
+        assert_problem(response, 401)
+    # Even a taken name is a 401, not a 409: the user is checked before the row is.
+    assert_problem(
+        client.post("/api/v1/items", json={**ITEM, "name": "before"}, headers=auth_headers), 401
+    )
+    assert [item["name"] for item in client.get("/api/v1/items").json()["items"]] == ["before"]
