@@ -9,7 +9,7 @@ import click
 
 from . import actions
 from .errors import EXIT_CODE_HELP, DeployError
-from .release import DEFAULT_HELM, ENVIRONMENTS
+from .release import DEFAULT_COSIGN, DEFAULT_HELM, ENVIRONMENTS
 
 # "\b" keeps click from re-wrapping the table.
 EPILOG = "\b\nExit codes:\n" + "\n".join(
@@ -69,6 +69,41 @@ class _Group(click.Group):
     multiple=True,
     help="Extra values file after the environment's own (repeatable); e.g. secrets kept "
     "outside git.",
+)
+@click.option(
+    "--chart",
+    metavar="PATH|oci://REGISTRY/charts/NAME",
+    help="The chart: a folder, or the published artifact (needs --chart-version). "
+    "Default: helm/items-api in this checkout.",
+)
+@click.option("--chart-version", metavar="VERSION", help="Version of an oci:// chart.")
+@click.option(
+    "--image",
+    metavar="REGISTRY/NAME@sha256:...",
+    help="Run this image by digest; its signature is verified before the cluster is touched.",
+)
+@click.option(
+    "--verify-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="cosign public key the image's signature must verify against.",
+)
+@click.option(
+    "--verify-identity",
+    metavar="IDENTITY",
+    help="Keyless: the certificate identity that must have signed (the signing workflow, "
+    "https://github.com/OWNER/REPO/.github/workflows/ci.yml@refs/heads/main).",
+)
+@click.option(
+    "--verify-issuer",
+    metavar="URL",
+    help="Keyless: the OIDC issuer of that identity (default: GitHub Actions').",
+)
+@click.option(
+    "--cosign",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_COSIGN,
+    show_default=True,
+    help="The cosign binary (`make release-tools` builds the pinned one).",
 )
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:

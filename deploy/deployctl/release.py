@@ -9,6 +9,7 @@ RELEASE_NAME = "items-api"
 CHART_DIR = REPO_ROOT / "helm" / "items-api"
 VALUES_DIR = REPO_ROOT / "deploy" / "values"
 DEFAULT_HELM = REPO_ROOT / ".tools" / "bin" / "helm"
+DEFAULT_COSIGN = REPO_ROOT / ".tools" / "bin" / "cosign"
 # Where `make tools` installs helm-diff as a helm plugin.
 HELM_PLUGINS = REPO_ROOT / ".tools" / "helm-plugins"
 
@@ -24,6 +25,8 @@ class Policy:
     require_explicit_context: bool = False
     # Removing production is never one mistyped ENV away.
     confirm_uninstall: bool = False
+    # Only a digest that was built, scanned and signed, verified before the cluster is touched.
+    require_signed_digest: bool = False
 
 
 POLICIES = {
@@ -35,6 +38,7 @@ POLICIES = {
         allow_latest_tag=False,
         require_explicit_context=True,
         confirm_uninstall=True,
+        require_signed_digest=True,
     ),
 }
 ENVIRONMENTS = tuple(POLICIES)
@@ -45,20 +49,29 @@ class Release:
     env: str
     name: str
     namespace: str
-    chart: Path
+    # The chart folder, or its published artifact (oci://REGISTRY/charts/NAME) at chart_version.
+    chart: Path | str
     values_file: Path
     policy: Policy
+    chart_version: str | None = None
 
     @classmethod
-    def for_env(cls, env: str) -> "Release":
+    def for_env(cls, env: str, chart: str | None = None, chart_version: str | None = None):
         return cls(
             env=env,
             name=RELEASE_NAME,
             namespace=f"{RELEASE_NAME}-{env}",
-            chart=CHART_DIR,
+            chart=chart or CHART_DIR,
             values_file=VALUES_DIR / f"{env}.yaml",
             policy=POLICIES[env],
+            chart_version=chart_version,
         )
+
+    @property
+    def chart_args(self) -> list[str]:
+        """The chart as helm's install, template and diff commands take it."""
+        version = ["--version", self.chart_version] if self.chart_version else []
+        return [str(self.chart), *version]
 
     @property
     def selector(self) -> str:
