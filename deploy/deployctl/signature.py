@@ -98,7 +98,7 @@ def verdict(stderr: str) -> str:
     text = stderr.lower()
     if "no signatures found" in text:
         return "it carries no signature"
-    if any(s in text for s in ("no matching signature", "verification error", "invalid sig")):
+    if any(s in text for s in ("failed to verify signature", "do not match threshold")):
         return "its signature was not made by the trusted signer"
     if "unauthorized" in text or "denied" in text:
         return "the registry refused to show its signatures (credentials?)"

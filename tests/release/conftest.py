@@ -88,4 +88,3 @@ def registry(release_tools: Path, tmp_path_factory) -> Iterator[Registry]:
         yield Registry(env, state)
     finally:
         subprocess.run([script, "down"], env=base, capture_output=True, check=False)
-
