@@ -40,7 +40,7 @@ deploy: $(DEV_STAMP) $(HELM) $(HELM_DIFF) ## Deploy ENV= [IMAGE_REF=@sha256: CHA
 	$(DEPLOY_REQUIRE_ENV)
 	$(DEPLOYCTL) deploy $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(call is_set,$(DRY_RUN)),--dry-run)
 
-diff: $(DEV_STAMP) $(HELM) $(HELM_DIFF) ## What `make deploy ENV= [IMAGE_TAG=]` would change in the cluster, object by object
+diff: $(DEV_STAMP) $(HELM) $(HELM_DIFF) ## What `make deploy ENV= [IMAGE_TAG=]` would change in the cluster (helm-diff, Secret values redacted)
 	$(DEPLOY_REQUIRE_ENV)
 	$(DEPLOYCTL) diff $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))
 

@@ -12,18 +12,11 @@ E2E_PYTEST_ARGS ?=
 .PHONY: e2e e2e-images e2e-postgres-image e2e-prometheus-image lint-e2e
 
 e2e-postgres-image: ## PostgreSQL from Debian's packages on the local base, for the chart's bundled StatefulSet
-	@$(MAKE) base-image
-	@podman build -q --network host --layers --build-arg BASE_IMAGE=$(BASE_IMAGE_LOCAL) \
-	  -t $(E2E_POSTGRES_IMAGE) container/postgres >/dev/null 2>&1 || { echo "e2e: podman build of container/postgres failed; rerun without -q to see why" >&2; exit 1; }
-	@echo "e2e: built $(E2E_POSTGRES_IMAGE)"
+	@$(BUILD_IMAGE) e2e-postgres-image container/postgres/Dockerfile container/postgres $(E2E_POSTGRES_IMAGE)
 
 e2e-prometheus-image: $(PROMETHEUS) ## The pinned Prometheus server in the local base image, for the e2e cluster
-	@$(MAKE) base-image
-	@context=$$(mktemp -d) && trap 'rm -rf "$$context"' EXIT && \
-	  cp container/prometheus/Dockerfile "$$context/" && cp -L $(PROMETHEUS) "$$context/prometheus" && \
-	  podman build -q --network host --layers --build-arg BASE_IMAGE=$(BASE_IMAGE_LOCAL) \
-	    -t $(E2E_PROMETHEUS_IMAGE) "$$context" >/dev/null
-	@echo "e2e: built $(E2E_PROMETHEUS_IMAGE)"
+	@context=$$(mktemp -d) && trap 'rm -rf "$$context"' EXIT && cp -L $(PROMETHEUS) "$$context/prometheus" && \
+	  $(BUILD_IMAGE) e2e-prometheus-image container/prometheus/Dockerfile "$$context" $(E2E_PROMETHEUS_IMAGE)
 
 e2e-images: e2e-postgres-image e2e-prometheus-image ## Build the app, nginx sidecar, PostgreSQL and Prometheus images and copy them into the cluster
 	@$(MAKE) image nginx-image

@@ -15,7 +15,7 @@ IMAGE_DEV := $(IMAGE_NAME):dev
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 PIP_INDEX_URL ?=
 IMAGE_CACHE ?= $(HOME)/.cache/items-api/images
-IMAGE_BUILD_LOG := $(CURDIR)/.local/image/build.log
+IMAGE_BUILD_LOG := $(CURDIR)/.local/image/image.log
 
 # The local base is keyed by suite, package list and recipe: change any and it is rebuilt.
 BASE_SUITE ?= bookworm
@@ -23,6 +23,12 @@ BASE_PACKAGES ?=
 BASE_KEY := $(shell { echo $(BASE_SUITE) $(BASE_PACKAGES); cat container/debian-base; } | sha256sum | cut -c1-12)
 BASE_IMAGE_LOCAL := localhost/debian-base:$(BASE_SUITE)-$(BASE_KEY)
 BASE_ARCHIVE := $(IMAGE_CACHE)/debian-$(BASE_SUITE)-minbase-$(BASE_KEY).tar
+
+# What container/build-image reads: every image target builds through it.
+export BASE_IMAGE BASE_SUITE BASE_PACKAGES BASE_IMAGE_LOCAL BASE_ARCHIVE CA_BUNDLE
+# container/build-image NAME DOCKERFILE CONTEXT TAG...; installs an engine first where none is.
+BUILD_IMAGE = { container/engine >/dev/null 2>&1 || $(MAKE) --no-print-directory container-tools; } \
+  && container/build-image
 
 # Evaluated once, on first use, so targets that never touch a container never probe one.
 CONTAINER_ENGINE = $(eval CONTAINER_ENGINE := $(shell container/engine 2>/dev/null))$(CONTAINER_ENGINE)
@@ -45,11 +51,9 @@ base-image: container-tools ## Debootstrap the local Debian base once (cached in
 # With docker the Dockerfile's published, digest-pinned base is used; with podman the
 # debootstrapped one. BASE_IMAGE=... overrides either.
 image: ## Build localhost/items-api:<version>-<gitsha> and :dev from service/Dockerfile
-	@engine=$$(container/engine 2>/dev/null) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
-	base="$(BASE_IMAGE)"; \
-	if [ "$$engine" = podman ] && [ -z "$$base" ]; then $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); fi; \
-	BASE_IMAGE="$$base" APP_VERSION=$(APP_VERSION) GIT_SHA=$(GIT_SHA) CA_BUNDLE=$(CA_BUNDLE) \
-	  PIP_INDEX_URL="$(PIP_INDEX_URL)" container/build-image $$engine $(IMAGE_BUILD_LOG) $(IMAGE) $(IMAGE_DEV)
+	@$(BUILD_IMAGE) --log $(IMAGE_BUILD_LOG) --build-arg APP_VERSION=$(APP_VERSION) \
+	  --build-arg GIT_SHA=$(GIT_SHA) $(if $(PIP_INDEX_URL),--build-arg PIP_INDEX_URL=$(PIP_INDEX_URL)) \
+	  image service/Dockerfile . $(IMAGE) $(IMAGE_DEV)
 
 image-lock: | $(VENV_BIN)/uv ## Re-resolve container/build-requirements.txt from pyproject's [build-system]
 	$(VENV_BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \

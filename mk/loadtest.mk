@@ -77,7 +77,8 @@ wrk-installed: ## Install wrk (the saturation load generator) with apt when miss
 	fi
 
 # helm warns about the chart's files/ symlinks on every call; they are intended.
-lint-loadtest: $(DEV_STAMP) | $(HELM) ## The locustfile loads; the k8s chart passes the main chart's checks; hadolint
+lint-loadtest: $(DEV_STAMP) shellcheck-installed | $(HELM) ## The locustfile loads; the k8s chart passes the main chart's checks; hadolint, shellcheck
+	@shellcheck loadtest/k8s/run
 	@out=$$($(VENV_BIN)/locust -f loadtest/locustfile.py --list 2>&1) || { echo "$$out" >&2; exit 1; }
 	@$(VENV_BIN)/hadolint loadtest/k8s/Dockerfile
 	@out=$$($(LOADTEST_CHART_CHECKS) 2>&1) || { echo "$$out" | grep -v 'found symbolic link' >&2; exit 1; }; \
@@ -88,37 +89,14 @@ loadtest-lock: | $(VENV_BIN)/uv ## Re-pin the Locust image's packages (loadtest/
 	  -o loadtest/k8s/requirements.txt
 
 loadtest-image: ## Build the Locust image (localhost/items-api-locust:<locust version>) from loadtest/k8s/Dockerfile
-	@engine=$$(container/engine) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
-	base="$(BASE_IMAGE)"; net=; \
-	if [ "$$engine" = podman ]; then net="--network host --layers --format docker"; [ -n "$$base" ] || { $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); }; fi; \
-	mkdir -p .local; \
-	ca=; [ ! -s "$(CA_BUNDLE)" ] || ca="--secret id=ca,src=$(CA_BUNDLE)"; \
-	$$engine build $$net $$ca $${base:+--build-arg BASE_IMAGE=$$base} -t $(LOADTEST_IMAGE) -f loadtest/k8s/Dockerfile loadtest/k8s \
-	  > .local/loadtest-image.log 2>&1 || { tail -n 20 .local/loadtest-image.log >&2; echo "loadtest-image: build failed; log: .local/loadtest-image.log" >&2; exit 1; }; \
-	echo "loadtest-image: $(LOADTEST_IMAGE)"
+	@$(BUILD_IMAGE) loadtest-image loadtest/k8s/Dockerfile loadtest/k8s $(LOADTEST_IMAGE)
 
 # On the project cluster (make cluster-up) or any KUBECONFIG: the image goes into the
 # cluster's containerd, the admin password into a Secret, then the master Job's exit decides.
 loadtest-k8s: loadtest-image | $(HELM) ## Distributed Locust in the cluster against LOADTEST_TARGET [LOADTEST_NAMESPACE= LOADTEST_WORKERS= USERS= DURATION= TAGS=]
-	@export KUBECONFIG=$${KUBECONFIG:-$(CLUSTER_KUBECONFIG)}; kubectl=$$(command -v kubectl || echo $(KUBECTL)); \
-	[ -s "$$KUBECONFIG" ] || { echo "loadtest-k8s: no cluster: set KUBECONFIG or run make cluster-up" >&2; exit 1; }; \
-	[ "$$KUBECONFIG" != "$(CLUSTER_KUBECONFIG)" ] || cluster/images $(LOADTEST_IMAGE); \
-	password=$${ADMIN_PASSWORD:-$$(cut -d' ' -f2 .local/admin-credentials 2>/dev/null)}; \
-	[ -n "$$password" ] || { echo "loadtest-k8s: set ADMIN_PASSWORD (the items-api admin's)" >&2; exit 1; }; \
-	$$kubectl create namespace $(LOADTEST_NAMESPACE) --dry-run=client -o yaml | $$kubectl apply -f - >/dev/null; \
-	$$kubectl -n $(LOADTEST_NAMESPACE) create secret generic $(LOADTEST_RELEASE)-admin \
-	  --from-literal=password="$$password" --dry-run=client -o yaml | $$kubectl apply -f - >/dev/null; \
-	$(HELM) uninstall $(LOADTEST_RELEASE) -n $(LOADTEST_NAMESPACE) --wait >/dev/null 2>&1 || true; \
-	$(HELM) install $(LOADTEST_RELEASE) $(LOADTEST_CHART) -n $(LOADTEST_NAMESPACE) \
+	@PROJECT_KUBECONFIG=$(CLUSTER_KUBECONFIG) KUBECTL=$(KUBECTL) loadtest/k8s/run $(HELM) \
+	  $(LOADTEST_CHART) $(LOADTEST_RELEASE) $(LOADTEST_NAMESPACE) $(LOADTEST_IMAGE) \
 	  --set target.host=$(LOADTEST_TARGET) --set workers.replicas=$(LOADTEST_WORKERS) \
 	  --set run.users=$(USERS) --set run.spawnRate=$(SPAWN_RATE) --set run.duration=$(DURATION) \
-	  --set-string run.tags="$(TAGS)" --set run.adminPasswordSecret.name=$(LOADTEST_RELEASE)-admin \
-	  $(if $(LOADTEST_POD_SELECTOR),--set-json 'target.podSelector=$(LOADTEST_POD_SELECTOR)') 2>/dev/null; \
-	job=job/$(LOADTEST_RELEASE)-master; \
-	$$kubectl -n $(LOADTEST_NAMESPACE) wait --for=condition=ready pod -l app.kubernetes.io/component=master,app.kubernetes.io/instance=$(LOADTEST_RELEASE) --timeout=120s >/dev/null; \
-	$$kubectl -n $(LOADTEST_NAMESPACE) logs -f $$job; \
-	for _ in $$(seq 60); do \
-	  state=$$($$kubectl -n $(LOADTEST_NAMESPACE) get $$job -o jsonpath='{.status.succeeded}/{.status.failed}'); \
-	  case $$state in 1/*) exit 0 ;; */[1-9]*) echo "loadtest-k8s: the run failed (an SLO broken, or Locust could not run); see the log above" >&2; exit 3 ;; esac; \
-	  sleep 1; \
-	done; echo "loadtest-k8s: the master Job did not finish" >&2; exit 1
+	  --set-string run.tags="$(TAGS)" \
+	  $(if $(LOADTEST_POD_SELECTOR),--set-json 'target.podSelector=$(LOADTEST_POD_SELECTOR)')

@@ -59,19 +59,8 @@ nginx-down: ## Stop the local nginx gracefully (no-op when it is not running)
 
 # The sidecar image the chart defaults to; with podman it builds on image.mk's local base.
 NGINX_IMAGE ?= localhost/items-api-nginx:1.22
-NGINX_IMAGE_LOG := $(NGINX_LOCAL)/image-build.log
 nginx-image: ## Build the nginx sidecar image (localhost/items-api-nginx:1.22) from nginx/Dockerfile
-	@engine=$$(container/engine) || { $(MAKE) container-tools && engine=$$(container/engine); } || exit 1; \
-	base="$(BASE_IMAGE)"; \
-	if [ "$$engine" = podman ] && [ -z "$$base" ]; then $(MAKE) base-image && base=$(BASE_IMAGE_LOCAL); fi; \
-	net=; if [ "$$engine" = podman ]; then net="--network host --layers"; fi; \
-	mkdir -p $(dir $(NGINX_IMAGE_LOG)); \
-	if $$engine build $$net $${base:+--build-arg BASE_IMAGE=$$base} --tag $(NGINX_IMAGE) \
-	    --file nginx/Dockerfile nginx/ > $(NGINX_IMAGE_LOG) 2>&1; then \
-	  echo "nginx-image: built $(NGINX_IMAGE)"; \
-	else \
-	  tail -n 20 $(NGINX_IMAGE_LOG); echo "nginx-image: build failed (full log: $(NGINX_IMAGE_LOG))" >&2; exit 1; \
-	fi
+	@$(BUILD_IMAGE) nginx-image nginx/Dockerfile nginx $(NGINX_IMAGE)
 
 # tests/nginx/test_sidecar_image.py runs it; built wherever image.mk would build its own.
 nginx-image-for-tests:

@@ -1,4 +1,4 @@
-# Reliability and security (issue 6): the secret scanner and the checkov scans no other
+# Reliability and security: the secret scanner and the checkov scans no other
 # fragment runs (Dockerfiles, GitHub workflows), plus `make chaos`, the fault-under-load
 # scenarios of tests/reliability that take longer than a minute and write the report.
 RELIABILITY_REPORTS ?= $(CURDIR)/.local/reports

@@ -86,6 +86,6 @@ $(CRANE): mk/tools.mk
 RELEASE_TOOLS := $(REGISTRY_BIN) $(COSIGN) $(SYFT) $(CRANE)
 
 .PHONY: tools release-tools
-tools: $(HELM) $(HELM_DIFF) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) $(RELEASE_TOOLS) ## Build every pinned Go CLI (cached by version)
+tools: $(HELM) $(HELM_DIFF) $(KUBE_SCORE) $(TFLINT) $(PROMTOOL) $(PROMETHEUS) $(ACTIONLINT) $(RELEASE_TOOLS) ## Build every pinned Go CLI (cached by version) and install helm-diff as a helm plugin
 
 release-tools: $(RELEASE_TOOLS) ## Build the registry, cosign, syft and crane only (cached by version)

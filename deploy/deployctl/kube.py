@@ -241,50 +241,39 @@ class Kube:
             raise
         return set(secret.data or {}) | set(secret.string_data or {})
 
-    def pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
-        found = self.call(
-            f"list pods in namespace {namespace}",
-            self.core.list_namespaced_pod,
-            namespace,
-            label_selector=selector,
-        )
+    def _list(
+        self, what: str, method: Callable[..., Any], namespace: str, **selector: str
+    ) -> list[dict[str, Any]]:
+        found = self.call(f"list {what} in namespace {namespace}", method, namespace, **selector)
         return self.json(found.items)
+
+    def pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        return self._list("pods", self.core.list_namespaced_pod, namespace, label_selector=selector)
 
     def deployments(self, namespace: str, selector: str) -> list[dict[str, Any]]:
-        found = self.call(
-            f"list Deployments in namespace {namespace}",
-            self.apps.list_namespaced_deployment,
-            namespace,
-            label_selector=selector,
-        )
-        return self.json(found.items)
+        method = self.apps.list_namespaced_deployment
+        return self._list("Deployments", method, namespace, label_selector=selector)
 
     def services(self, namespace: str, selector: str) -> list[dict[str, Any]]:
-        found = self.call(
-            f"list Services in namespace {namespace}",
-            self.core.list_namespaced_service,
-            namespace,
-            label_selector=selector,
-        )
-        return self.json(found.items)
+        method = self.core.list_namespaced_service
+        return self._list("Services", method, namespace, label_selector=selector)
 
     def claims(self, namespace: str, selector: str) -> list[dict[str, Any]]:
-        found = self.call(
-            f"list PersistentVolumeClaims in namespace {namespace}",
-            self.core.list_namespaced_persistent_volume_claim,
-            namespace,
-            label_selector=selector,
-        )
-        return self.json(found.items)
+        method = self.core.list_namespaced_persistent_volume_claim
+        return self._list("PersistentVolumeClaims", method, namespace, label_selector=selector)
+
+    def jobs(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        method = self.batch.list_namespaced_job
+        return self._list("Jobs", method, namespace, label_selector=selector)
 
     def pod_events(self, namespace: str, pod: str) -> list[dict[str, Any]]:
-        found = self.call(
-            f"list events in namespace {namespace}",
-            self.core.list_namespaced_event,
-            namespace,
-            field_selector=f"involvedObject.kind=Pod,involvedObject.name={pod}",
-        )
-        return self.json(found.items)
+        involved = f"involvedObject.kind=Pod,involvedObject.name={pod}"
+        method = self.core.list_namespaced_event
+        return self._list("events", method, namespace, field_selector=involved)
+
+    def warning_events(self, namespace: str) -> list[dict[str, Any]]:
+        method = self.core.list_namespaced_event
+        return self._list("events", method, namespace, field_selector="type=Warning")
 
     def pod_log(self, namespace: str, pod: str, container: str, previous: bool, lines: int) -> str:
         """The last log lines, or an explanation when there are none (a container that never
@@ -315,24 +304,6 @@ class Kube:
         except ApiException as exc:
             return exc.status, exc.body or exc.reason or ""
         return 200, body
-
-    def warning_events(self, namespace: str) -> list[dict[str, Any]]:
-        found = self.call(
-            f"list events in namespace {namespace}",
-            self.core.list_namespaced_event,
-            namespace,
-            field_selector="type=Warning",
-        )
-        return self.json(found.items)
-
-    def jobs(self, namespace: str, selector: str) -> list[dict[str, Any]]:
-        found = self.call(
-            f"list Jobs in namespace {namespace}",
-            self.batch.list_namespaced_job,
-            namespace,
-            label_selector=selector,
-        )
-        return self.json(found.items)
 
     def delete_job(self, namespace: str, name: str) -> None:
         self.call(

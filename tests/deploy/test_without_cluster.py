@@ -115,15 +115,8 @@ def test_wrong_context_lists_the_available_ones(tmp_path, closed_port):
 
 def test_production_refuses_the_implicit_current_context(tmp_path, closed_port):
     config = write_kubeconfig(tmp_path / "config", f"https://127.0.0.1:{closed_port}")
-    result = run_deployctl(
-        "-e",
-        "production",
-        "deploy",
-        "--image-tag",
-        "0.1.0-abc",
-        home=tmp_path,
-        env={"KUBECONFIG": str(config)},
-    )
+    args = ("-e", "production", "deploy", "--image-tag", "0.1.0-abc")
+    result = run_deployctl(*args, home=tmp_path, env={"KUBECONFIG": str(config)})
     assert_one_line_error(result, ExitCode.PREFLIGHT, "explicit context", "KUBE_CONTEXT=")
 
 
@@ -134,15 +127,8 @@ def test_latest_in_production_is_refused_before_any_cluster_access(tmp_path):
 
 def test_missing_helm_is_named_before_the_cluster_is_contacted(tmp_path, closed_port):
     config = write_kubeconfig(tmp_path / "config", f"https://127.0.0.1:{closed_port}")
-    result = run_deployctl(
-        "-e",
-        "dev",
-        "--helm",
-        str(tmp_path / "helm"),
-        "status",
-        home=tmp_path,
-        env={"KUBECONFIG": str(config)},
-    )
+    args = ("-e", "dev", "--helm", str(tmp_path / "helm"), "status")
+    result = run_deployctl(*args, home=tmp_path, env={"KUBECONFIG": str(config)})
     assert_one_line_error(result, ExitCode.MISSING_TOOL, "make tools")
 
 

@@ -1,4 +1,4 @@
-"""Every policy check issue 6 names runs in `make lint` (read from make's dry run)."""
+"""Every policy check of the security review runs in `make lint` (read from make's dry run)."""
 
 import re
 import subprocess
@@ -17,7 +17,7 @@ CHECKS = {
     "kube-score over the rendered chart": r"kube-score score .*\$f",
     "gixy over every nginx rendering": r"gixy \$conf",
     "hadolint over the service Dockerfile": r"hadolint service/Dockerfile",
-    "detect-secrets against the baseline": r"python -m tests\.security\.secret_scan$",
+    "detect-secrets against the baseline": r"python -m mk\.secret_scan$",
 }
 
 

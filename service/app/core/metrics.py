@@ -44,8 +44,10 @@ APP_BUILD_INFO = Gauge(
 
 def _forget_inprogress_gauge() -> None:
     # The instrumentator's middleware registers its in-progress gauge in the global registry
-    # each time an app's middleware stack is built. A server builds one app; the test suite
-    # builds one per test, so the previous app's gauge must go first.
+    # each time an app's middleware stack is built, whatever `registry=` the Instrumentator got
+    # (trallnag/prometheus-fastapi-instrumentator#317; the fix, PR #336, is not released). A
+    # server builds one app; the test suite builds one per test, so the previous app's gauge
+    # must go first, and the registry has no public way to find a collector by name.
     collector = REGISTRY._names_to_collectors.get(INPROGRESS_METRIC)
     if collector is not None:
         REGISTRY.unregister(collector)

@@ -3,35 +3,28 @@ import time
 from collections.abc import Sequence
 
 from fastapi.routing import iter_route_contexts
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("app.access")
 
 
 class RouteNames:
-    """The route template a request is served by ("/api/v1/items/{item_id}"), chosen the way
-    the router chooses: the first route whose path and method fit, else the first whose path
-    fits (the router's 405). One regex per route, built once from the app's routes."""
+    """The route template a request was served by ("/api/v1/items/{item_id}"). The router
+    leaves the route it chose in scope["route"] (for a 405 too), but for a route of an included
+    router that is the router's own route object, whose path lacks the prefixes: its full
+    template is looked up by identity, in a table built once from the app's routes."""
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
-        self._table = [
-            (context.path_regex.match, context.methods, context.path)
-            for context in iter_route_contexts(routes)
-            if not isinstance(context.route, WebSocketRoute)
-        ]
+        templates: dict[int, set[str]] = {}
+        for context in iter_route_contexts(routes):
+            templates.setdefault(id(context.route), set()).add(context.path)
+        # A route object included under two prefixes has no one template; it stays unnamed.
+        self._templates = {key: paths.pop() for key, paths in templates.items() if len(paths) == 1}
 
     def __call__(self, scope: Scope) -> str | None:
-        path = scope["path"].removeprefix(scope.get("root_path", ""))
-        method = scope["method"]
-        partial = None
-        for match, methods, template in self._table:
-            if match(path):
-                if methods is None or method in methods:
-                    return template
-                if partial is None:
-                    partial = template
-        return partial
+        route = scope.get("route")
+        return None if route is None else self._templates.get(id(route))
 
 
 class AccessLogMiddleware:
