@@ -133,10 +133,12 @@ def test_ci_builds_once_and_publishes_the_scanned_image_only_from_main():
     image, publish = jobs["image"], jobs["publish"]
     builds = [s for j in jobs.values() for s in j.get("steps", [])
               if s.get("uses", "").startswith("docker/build-push")]  # fmt: skip
-    assert len(builds) == 1 and builds[0] in image["steps"], "one build, in the image job"
+    assert len(builds) == 1, "one build"
+    assert builds[0] in image["steps"], "in the image job"
     assert builds[0]["with"].get("push") is not True
     scan = [s for s in image["steps"] if s.get("uses", "").startswith("anchore/scan")]
-    assert scan and scan[0]["with"]["fail-build"] is True
+    assert scan
+    assert scan[0]["with"]["fail-build"] is True
     # The scanned image leaves the job as an archive, after the scan.
     steps = image["steps"]
     assert steps.index(scan[0]) < next(
@@ -188,7 +190,8 @@ def _dependabot_directories(ecosystem: str) -> set[str]:
 def test_dependabot_updates_actions_pip_and_docker():
     assert _dependabot_directories("pip") == {"/"}
     assert _dependabot_directories("github-actions") >= {
-        "/", *(f"/{action.parent.relative_to(ROOT)}" for action in ACTIONS)
+        "/",
+        *(f"/{action.parent.relative_to(ROOT)}" for action in ACTIONS),
     }
 
 
