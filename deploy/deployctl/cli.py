@@ -28,6 +28,16 @@ class _Group(click.Group):
             ctx.exit(exc.code)
 
 
+def binary_option(name: str, default: Path, built_by: str):
+    return click.option(
+        f"--{name}",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=default,
+        show_default=True,
+        help=f"The {name} binary (`{built_by}` builds the pinned one).",
+    )
+
+
 @click.group(cls=_Group, epilog=EPILOG, context_settings={"auto_envvar_prefix": "DEPLOYCTL"})
 @click.option(
     "--env",
@@ -55,13 +65,7 @@ class _Group(click.Group):
     show_default=True,
     help="Seconds helm waits for the rollout (and hooks) before it fails and rolls back.",
 )
-@click.option(
-    "--helm",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_HELM,
-    show_default=True,
-    help="The helm binary (`make tools` builds the pinned one).",
-)
+@binary_option("helm", DEFAULT_HELM, "make tools")
 @click.option(
     "--values",
     "-f",
@@ -98,13 +102,7 @@ class _Group(click.Group):
     metavar="URL",
     help="Keyless: the OIDC issuer of that identity (default: GitHub Actions').",
 )
-@click.option(
-    "--cosign",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_COSIGN,
-    show_default=True,
-    help="The cosign binary (`make release-tools` builds the pinned one).",
-)
+@binary_option("cosign", DEFAULT_COSIGN, "make release-tools")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
     """Deploy items-api with helm, then verify it is serving."""
