@@ -23,10 +23,14 @@ export COSIGN_KEY
 RELEASE_SCRIPTS := cluster/registry/registry $(wildcard container/release/*)
 
 LINT_TARGETS += lint-release
+# tests/release starts throwaway registries and signs with the pinned tools.
+TEST_DEPS += $(RELEASE_TOOLS) htpasswd-installed
 
-.PHONY: registry-up registry-down image-archive image-push image-sign chart-publish lint-release
-registry-up: $(REGISTRY_BIN) ## Start the local registry (TLS from its own CA, basic auth, storage in .local/registry)
-	@mk/apt-install apache2-utils
+.PHONY: registry-up registry-down image-archive image-push image-sign chart-publish lint-release htpasswd-installed
+htpasswd-installed: ## Install Debian's apache2-utils (htpasswd, for the registry's bcrypt users) when missing
+	@command -v htpasswd >/dev/null || mk/apt-install apache2-utils
+
+registry-up: $(REGISTRY_BIN) htpasswd-installed ## Start the local registry (TLS from its own CA, basic auth, storage in .local/registry)
 	@cluster/registry/registry up
 
 registry-down: ## Stop the local registry (its CA, credentials and blobs stay)

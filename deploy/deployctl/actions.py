@@ -14,8 +14,9 @@ from .errors import DeployError, ExitCode
 from .helm import Helm, HelmFailed
 from .kube import Kube
 from .preflight import check_image, connect, prepare
-from .release import DEFAULT_HELM, HELM_PLUGINS, Release
-from .values import Rendered, parse_image, read_render
+from .release import DEFAULT_COSIGN, DEFAULT_HELM, HELM_PLUGINS, Release
+from .signature import Trust, parse_image_ref, require_trust, verify
+from .values import Image, Rendered, parse_image, read_render
 from .verify import FailureWatch, check_health, failing_pods, recent_warnings, unfinished_jobs
 
 
@@ -29,6 +30,22 @@ class Options:
     timeout_s: int = 300
     helm: Path = DEFAULT_HELM
     values: tuple[Path, ...] = ()
+    # Where the chart comes from: the folder in this checkout, or oci://... at chart_version.
+    chart: str | None = None
+    chart_version: str | None = None
+    # The image by digest, REGISTRY/NAME@sha256:..., and whose signature it must carry.
+    image: str | None = None
+    verify_key: Path | None = None
+    verify_identity: str | None = None
+    verify_issuer: str | None = None
+    cosign: Path = DEFAULT_COSIGN
+
+    @property
+    def trust(self) -> Trust | None:
+        if not (self.verify_key or self.verify_identity):
+            return None
+        issuer = {"issuer": self.verify_issuer} if self.verify_issuer else {}
+        return Trust(self.cosign, self.verify_key, self.verify_identity, **issuer)
 
 
 def say(line: str) -> None:
@@ -43,12 +60,40 @@ def _helm_for(options: Options, release: Release) -> Helm:
             f"helm not found at {options.helm}",
             "build the pinned helm with `make tools`, or pass another binary with --helm",
         )
-    return Helm(options.helm, release, None, options.kubeconfig, options.timeout_s)
+    image = parse_image_ref(options.image) if options.image else None
+    return Helm(options.helm, release, None, options.kubeconfig, options.timeout_s, image)
+
+
+def _release(options: Options) -> Release:
+    if options.chart and options.chart.startswith("oci://") and not options.chart_version:
+        raise DeployError(
+            ExitCode.PREFLIGHT,
+            f"the chart {options.chart} needs a version",
+            "pass the version `make chart-publish` pushed (CHART_VERSION=, --chart-version)",
+        )
+    return Release.for_env(options.env, options.chart, options.chart_version)
+
+
+def check_signature(options: Options, release: Release, image: Image) -> None:
+    """An image given by digest, and every production image, must be a digest signed by the
+    trusted key or identity; cosign checks it before the cluster is touched."""
+    if not (options.image or release.policy.require_signed_digest):
+        return
+    if not image.digest:
+        raise DeployError(
+            ExitCode.UNTRUSTED_IMAGE,
+            f"{image.reference} is a tag without a digest: {release.env} deploys by digest only",
+            "pass the signed digest `make image-push` printed (IMAGE_REF=REGISTRY/NAME@sha256:...)",
+        )
+    trust = require_trust(options.trust, release.env)
+    say(f"signature  {image.reference} against {trust.describe()}")
+    verify(parse_image_ref(image.reference), trust)
+    say("signature  verified")
 
 
 def render(options: Options, image_tag: str | None) -> tuple[Helm, Rendered]:
     """What the chart will run, refused early when the values or the tag break policy."""
-    helm = _helm_for(options, Release.for_env(options.env))
+    helm = _helm_for(options, _release(options))
     if image_tag:
         # Before rendering: the chart's schema refuses some tags too, in less direct words.
         check_image(helm.release, parse_image(f"{helm.release.name}:{image_tag}"))
@@ -120,6 +165,7 @@ def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
     started, since = time.monotonic(), datetime.now(UTC)
     helm, rendered = render(options, image_tag)
     release = helm.release
+    check_signature(options, release, rendered.image)
     kube, helm = _open(options, helm)
     prepare(kube, release, rendered, dry_run, say)
     if dry_run:

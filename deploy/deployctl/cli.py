@@ -9,7 +9,7 @@ import click
 
 from . import actions
 from .errors import EXIT_CODE_HELP, DeployError
-from .release import DEFAULT_HELM, ENVIRONMENTS
+from .release import DEFAULT_COSIGN, DEFAULT_HELM, ENVIRONMENTS
 
 # "\b" keeps click from re-wrapping the table.
 EPILOG = "\b\nExit codes:\n" + "\n".join(
@@ -26,6 +26,16 @@ class _Group(click.Group):
         except DeployError as exc:
             click.echo(f"deployctl: {exc}", err=True)
             ctx.exit(exc.code)
+
+
+def binary_option(name: str, default: Path, built_by: str):
+    return click.option(
+        f"--{name}",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=default,
+        show_default=True,
+        help=f"The {name} binary (`{built_by}` builds the pinned one).",
+    )
 
 
 @click.group(cls=_Group, epilog=EPILOG, context_settings={"auto_envvar_prefix": "DEPLOYCTL"})
@@ -55,13 +65,7 @@ class _Group(click.Group):
     show_default=True,
     help="Seconds helm waits for the rollout (and hooks) before it fails and rolls back.",
 )
-@click.option(
-    "--helm",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_HELM,
-    show_default=True,
-    help="The helm binary (`make tools` builds the pinned one).",
-)
+@binary_option("helm", DEFAULT_HELM, "make tools")
 @click.option(
     "--values",
     "-f",
@@ -70,6 +74,35 @@ class _Group(click.Group):
     help="Extra values file after the environment's own (repeatable); e.g. secrets kept "
     "outside git.",
 )
+@click.option(
+    "--chart",
+    metavar="PATH|oci://REGISTRY/charts/NAME",
+    help="The chart: a folder, or the published artifact (needs --chart-version). "
+    "Default: helm/items-api in this checkout.",
+)
+@click.option("--chart-version", metavar="VERSION", help="Version of an oci:// chart.")
+@click.option(
+    "--image",
+    metavar="REGISTRY/NAME@sha256:...",
+    help="Run this image by digest; its signature is verified before the cluster is touched.",
+)
+@click.option(
+    "--verify-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="cosign public key the image's signature must verify against.",
+)
+@click.option(
+    "--verify-identity",
+    metavar="IDENTITY",
+    help="Keyless: the certificate identity that must have signed (the signing workflow, "
+    "https://github.com/OWNER/REPO/.github/workflows/ci.yml@refs/heads/main).",
+)
+@click.option(
+    "--verify-issuer",
+    metavar="URL",
+    help="Keyless: the OIDC issuer of that identity (default: GitHub Actions').",
+)
+@binary_option("cosign", DEFAULT_COSIGN, "make release-tools")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
     """Deploy items-api with helm, then verify it is serving."""

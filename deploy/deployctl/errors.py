@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     RELEASE_FAILED = 6
     VERIFY_FAILED = 7
     MISSING_TOOL = 8
+    UNTRUSTED_IMAGE = 9
 
 
 EXIT_CODE_HELP = {
@@ -26,7 +27,9 @@ EXIT_CODE_HELP = {
     ExitCode.PREFLIGHT: "a preflight check failed (context, namespace, Secret, values, image tag)",
     ExitCode.RELEASE_FAILED: "helm failed (a failed deploy is rolled back by --atomic)",
     ExitCode.VERIFY_FAILED: "the release is installed but not healthy (rollout, pods, /readyz)",
-    ExitCode.MISSING_TOOL: "the helm binary or its helm-diff plugin is missing",
+    ExitCode.MISSING_TOOL: "the helm binary, its helm-diff plugin or cosign is missing",
+    ExitCode.UNTRUSTED_IMAGE: "the image is not a digest signed by the trusted key or identity "
+    "(checked before the cluster is touched)",
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .release import HELM_PLUGINS, Release
+from .signature import ImageRef
 
 # Each revision is a Secret in the namespace; rollback needs only the recent ones.
 HISTORY_MAX = 10
@@ -34,6 +35,8 @@ class Helm:
     # Only an explicit --kubeconfig is passed on; otherwise helm reads $KUBECONFIG itself.
     kubeconfig: str | None
     timeout_s: int
+    # The image by digest (--image): it replaces the values' registry, repository and digest.
+    image: ImageRef | None = None
 
     def _scope(self) -> list[str]:
         scope = ["--namespace", self.release.namespace]
@@ -45,25 +48,26 @@ class Helm:
         for path in (self.release.values_file, *extra_values):
             args += ["--values", str(path)]
         # --set would turn a tag like 1.10 into the number 1.1.
-        return args + (["--set-string", f"image.tag={image_tag}"] if image_tag else [])
+        args += ["--set-string", f"image.tag={image_tag}"] if image_tag else []
+        return args + (self.image.values() if self.image else [])
 
     def _wait(self) -> list[str]:
         return ["--wait", "--timeout", f"{self.timeout_s}s"]
 
     def upgrade_args(self, extra_values: tuple[Path, ...], image_tag: str | None) -> list[str]:
-        args = ["upgrade", "--install", self.release.name, str(self.release.chart)]
+        args = ["upgrade", "--install", self.release.name, *self.release.chart_args]
         args += self._scope() + self._values(extra_values, image_tag)
         return [*args, "--atomic", *self._wait(), "--history-max", str(HISTORY_MAX), "-o", "json"]
 
     def template_args(self, extra_values: tuple[Path, ...], image_tag: str | None) -> list[str]:
         """The release's objects as helm would install them, rendered without the cluster."""
-        chart = [self.release.name, str(self.release.chart), "--namespace", self.release.namespace]
+        chart = [self.release.name, *self.release.chart_args, "--namespace", self.release.namespace]
         return ["template", *chart, *self._values(extra_values, image_tag)]
 
     def diff_args(self, extra_values: tuple[Path, ...], image_tag: str | None) -> list[str]:
         """helm-diff's comparison of the installed release with the upgrade; it redacts Secret
         values (marking changed ones) unless told --show-secrets."""
-        args = ["diff", "upgrade", self.release.name, str(self.release.chart), "--install"]
+        args = ["diff", "upgrade", self.release.name, *self.release.chart_args, "--install"]
         # "server": lookups see the real cluster, as in the upgrade itself.
         args += ["--dry-run=server", "--context", "3", "--normalize-manifests"]
         return args + self._scope() + self._values(extra_values, image_tag)

@@ -14,6 +14,7 @@ RELEASE_NAME = _FACTS["release"]
 CHART_DIR = REPO_ROOT / "helm" / "items-api"
 VALUES_DIR = REPO_ROOT / "deploy" / "values"
 DEFAULT_HELM = REPO_ROOT / ".tools" / "bin" / "helm"
+DEFAULT_COSIGN = REPO_ROOT / ".tools" / "bin" / "cosign"
 # Where `make tools` installs helm-diff as a helm plugin.
 HELM_PLUGINS = REPO_ROOT / ".tools" / "helm-plugins"
 
@@ -29,6 +30,8 @@ class Policy:
     require_explicit_context: bool = False
     # Removing production is never one mistyped ENV away.
     confirm_uninstall: bool = False
+    # Only a digest that was built, scanned and signed, verified before the cluster is touched.
+    require_signed_digest: bool = False
 
 
 POLICIES = {
@@ -40,6 +43,7 @@ POLICIES = {
         allow_latest_tag=False,
         require_explicit_context=True,
         confirm_uninstall=True,
+        require_signed_digest=True,
     ),
 }
 ENVIRONMENTS = tuple(POLICIES)
@@ -55,20 +59,29 @@ class Release:
     env: str
     name: str
     namespace: str
-    chart: Path
+    # The chart folder, or its published artifact (oci://REGISTRY/charts/NAME) at chart_version.
+    chart: Path | str
     values_file: Path
     policy: Policy
+    chart_version: str | None = None
 
     @classmethod
-    def for_env(cls, env: str) -> "Release":
+    def for_env(cls, env: str, chart: str | None = None, chart_version: str | None = None):
         return cls(
             env=env,
             name=RELEASE_NAME,
             namespace=_FACTS["environments"][env]["namespace"],
-            chart=CHART_DIR,
+            chart=chart or CHART_DIR,
             values_file=VALUES_DIR / f"{env}.yaml",
             policy=POLICIES[env],
+            chart_version=chart_version,
         )
+
+    @property
+    def chart_args(self) -> list[str]:
+        """The chart as helm's install, template and diff commands take it."""
+        version = ["--version", self.chart_version] if self.chart_version else []
+        return [str(self.chart), *version]
 
     @property
     def selector(self) -> str:

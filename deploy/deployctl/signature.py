@@ -44,7 +44,7 @@ def parse_image_ref(reference: str) -> ImageRef:
             "scanned and signed",
             "pass the reference `make image-push` printed (IMAGE_REF=REGISTRY/NAME@sha256:...)",
         )
-    if ":" in repository or not repository or not ("." in registry or ":" in registry):
+    if not repository or ":" in repository:
         raise DeployError(
             ExitCode.UNTRUSTED_IMAGE,
             f"{reference} is not REGISTRY/NAME@sha256:... (the registry host comes first)",
@@ -96,15 +96,9 @@ def require_trust(trust: Trust | None, env: str) -> Trust:
 def verdict(stderr: str) -> str:
     """Why cosign refused, in the operator's words (cosign's own text follows in the line)."""
     text = stderr.lower()
-    if "no signatures found" in text or (
-        "no matching signatures" in text and "0 signatures" in text
-    ):
+    if "no signatures found" in text:
         return "it carries no signature"
-    if (
-        "no matching signatures" in text
-        or "verification error" in text
-        or "invalid signature" in text
-    ):
+    if any(s in text for s in ("failed to verify signature", "do not match threshold")):
         return "its signature was not made by the trusted signer"
     if "unauthorized" in text or "denied" in text:
         return "the registry refused to show its signatures (credentials?)"

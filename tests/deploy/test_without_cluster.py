@@ -115,9 +115,16 @@ def test_wrong_context_lists_the_available_ones(tmp_path, closed_port):
 
 def test_production_refuses_the_implicit_current_context(tmp_path, closed_port):
     config = write_kubeconfig(tmp_path / "config", f"https://127.0.0.1:{closed_port}")
-    args = ("-e", "production", "deploy", "--image-tag", "0.1.0-abc")
+    # `status`: a production deploy stops earlier, at its unsigned image (tests/release).
+    args = ("-e", "production", "status")
     result = run_deployctl(*args, home=tmp_path, env={"KUBECONFIG": str(config)})
     assert_one_line_error(result, ExitCode.PREFLIGHT, "explicit context", "KUBE_CONTEXT=")
+
+
+def test_production_refuses_a_tag_before_any_cluster_access(tmp_path):
+    args = ("-e", "production", "deploy", "--image-tag", "0.1.0-abc")
+    result = run_deployctl(*args, home=tmp_path)
+    assert_one_line_error(result, ExitCode.UNTRUSTED_IMAGE, "production deploys by digest only")
 
 
 def test_latest_in_production_is_refused_before_any_cluster_access(tmp_path):

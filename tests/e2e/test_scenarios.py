@@ -299,6 +299,7 @@ def freeze_until_liveness_fails(pod: dict) -> None:
         subprocess.run(["kill", "-CONT", *pids], check=False)
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize(
     ("how", "disrupt"),
     [("SIGKILL of gunicorn's master", kill_main_process),
@@ -385,6 +386,7 @@ def oom_pod(name: str, env: dict[str, str], memory: str) -> dict:
     }
 
 
+@pytest.mark.lab
 def test_seeds_worker_count_is_oom_killed_where_the_formula_serves(report):
     started = time.time()
     # 5 workers peak at ~159 MiB since workers share the preloaded master's pages (gc.freeze):

@@ -16,12 +16,21 @@ from harness.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools" / "bin"
-RELEASE_TOOLS = ("registry", "cosign", "syft", "crane", "helm")
+RELEASE_TOOLS = ("registry", "cosign", "crane", "helm")
 
 
-def _missing_tools() -> list[str]:
-    missing = [name for name in RELEASE_TOOLS if not os.access(TOOLS / name, os.X_OK)]
+def _missing_tools(names=RELEASE_TOOLS) -> list[str]:
+    missing = [name for name in names if not os.access(TOOLS / name, os.X_OK)]
     return missing + [name for name in ("htpasswd", "openssl") if not shutil.which(name)]
+
+
+def require_tools(*names: str) -> None:
+    missing = _missing_tools(names)
+    if missing:
+        reason = f"release tools missing: {', '.join(missing)} (make release-tools registry-up)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

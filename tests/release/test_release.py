@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, TOOLS, Registry
+from .conftest import ROOT, TOOLS, Registry, require_tools
 
 pytestmark = pytest.mark.slow
 
@@ -69,12 +69,13 @@ def test_a_wrong_password_stops_the_push_with_one_line(registry, tmp_path):
     archive = image_archive(registry, tmp_path, "never pushed")
     done = registry.run(PUSH, str(archive), "items-api", "refused", env={"REGISTRY_PASSWORD": "x"})
     assert done.returncode != 0
-    assert done.stderr.strip().splitlines()[-1] == (
-        f"push: login to {registry.address} as items-api refused"
-    )
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"push: push of {archive} to {registry.address}/items-api:refused")
+    assert "401 Unauthorized" in line
 
 
 def test_signature_and_sbom_attestation_verify_with_the_public_key(registry, pushed, key_pair):
+    require_tools("syft")
     env = {"COSIGN_KEY": str(key_pair / "cosign.key")}
     signed = registry.run(SIGN, pushed, env=env)
     assert signed.returncode == 0, signed.stderr
@@ -115,3 +116,54 @@ def test_chart_is_published_at_its_chart_yaml_version(registry):
     )
     assert shown.returncode == 0, shown.stderr
     assert f"version: {version}" in shown.stdout
+
+
+def deployctl(registry: Registry, *args: str) -> tuple[int, str]:
+    """`make deploy` as production runs it, with no cluster configured: a refusal must come
+    from the signature check, before the tool looks for one (exit 3)."""
+    done = registry.run(
+        WITH_REGISTRY, str(ROOT / ".venv/bin/python"), "-m", "deployctl", "--env", "production",
+        "--helm", str(TOOLS / "helm"), "--cosign", str(TOOLS / "cosign"), *args, "deploy",
+        env={"KUBECONFIG": "/nonexistent", "HOME": "/nonexistent"},
+    )  # fmt: skip
+    return done.returncode, done.stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def signed(registry, pushed, key_pair) -> str:
+    require_tools("syft")
+    done = registry.run(SIGN, pushed, env={"COSIGN_KEY": str(key_pair / "cosign.key")})
+    assert done.returncode == 0, done.stderr
+    return pushed
+
+
+def test_deploy_refuses_an_unsigned_digest(registry, signed, key_pair):
+    unsigned = registry.crane("mutate", signed, "--label", "test=unsigned",
+                              "-t", f"{registry.address}/items-api:unsigned")  # fmt: skip
+    code, line = deployctl(registry, "--image", unsigned, "--verify-key",
+                           str(key_pair / "cosign.pub"))  # fmt: skip
+    assert code == 9
+    assert line.startswith(f"deployctl: refusing {unsigned}: it carries no signature")
+
+
+def test_deploy_refuses_a_digest_signed_by_another_key(registry, signed, tmp_path):
+    other = registry.run(str(ROOT / "container/release/signing-key"), str(tmp_path))
+    assert other.returncode == 0, other.stderr
+    code, line = deployctl(registry, "--image", signed, "--verify-key",
+                           str(tmp_path / "cosign.pub"))  # fmt: skip
+    assert code == 9
+    assert "its signature was not made by the trusted signer" in line
+
+
+def test_production_refuses_a_tag_without_a_digest(registry, signed, key_pair):
+    tag = signed.split("@")[0] + ":0.1.0-test"
+    code, line = deployctl(registry, "--image", tag, "--verify-key", str(key_pair / "cosign.pub"))
+    assert code == 9
+    assert "names no digest" in line
+
+
+def test_a_signed_digest_passes_and_the_deploy_goes_on_to_the_cluster(registry, signed, key_pair):
+    code, line = deployctl(registry, "--image", signed, "--verify-key",
+                           str(key_pair / "cosign.pub"))  # fmt: skip
+    # Verified: the next thing it needs is a cluster, and there is none here.
+    assert code == 3, line

@@ -15,7 +15,10 @@ ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 # The only write scopes any job may hold, and which jobs hold them.
 WRITE_SCOPES = {
-    ("ci", "publish"): {"packages"},
+    # Push to GHCR, and sign keyless with the job's OIDC token.
+    ("ci", "publish"): {"packages", "id-token"},
+    # Calls deploy.yml, whose jobs assume AWS roles by OIDC.
+    ("ci", "deploy"): {"id-token"},
     ("deploy", "staging"): {"id-token"},
     ("deploy", "production"): {"id-token"},
 }
@@ -120,19 +123,47 @@ def test_checkouts_keep_no_token(path):
             assert step["with"]["persist-credentials"] is False, job_id
 
 
-def test_ci_pushes_the_scanned_image_only_from_main():
+def _run_goals(job: dict) -> list[str]:
+    return [goal for step in job.get("steps", []) if "run" in step
+            for goal in _make_goals(step["run"])]  # fmt: skip
+
+
+def test_ci_builds_once_and_publishes_the_scanned_image_only_from_main():
     jobs = _load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]
-    publish = jobs["publish"]
-    assert "refs/heads/main" in publish["if"]
-    assert {"image", "test"} <= set(publish["needs"])
-    (push,) = [s for s in publish["steps"] if s.get("uses", "").startswith("docker/build-push")]
-    assert push["with"]["push"] is True
-    assert push["with"]["sbom"] is True
-    assert push["with"]["provenance"] == "mode=max"
-    assert push["with"]["tags"].endswith(":${{ github.sha }}")
-    scan = [s for s in jobs["image"]["steps"] if s.get("uses", "").startswith("anchore/scan")]
+    image, publish = jobs["image"], jobs["publish"]
+    builds = [s for j in jobs.values() for s in j.get("steps", [])
+              if s.get("uses", "").startswith("docker/build-push")]  # fmt: skip
+    assert len(builds) == 1, "one build"
+    assert builds[0] in image["steps"], "in the image job"
+    assert builds[0]["with"].get("push") is not True
+    scan = [s for s in image["steps"] if s.get("uses", "").startswith("anchore/scan")]
     assert scan
     assert scan[0]["with"]["fail-build"] is True
+    # The scanned image leaves the job as an archive, after the scan.
+    steps = image["steps"]
+    assert steps.index(scan[0]) < next(
+        i for i, s in enumerate(steps) if s.get("run", "").startswith("make image-archive")
+    )
+    assert "refs/heads/main" in publish["if"]
+    assert {"image", "test", "chart", "terraform"} <= set(publish["needs"])
+    assert _run_goals(publish)[:3] == ["image-push", "image-sign", "chart-publish"]
+    assert publish["env"]["COSIGN_KEY"] == "", "keyless: the workflow's own identity signs"
+    assert publish["env"]["IMAGE_ARCHIVE"] == ".local/release/image.tar"
+
+
+def test_deploy_runs_only_after_ci_passed_with_the_digest_it_published():
+    ci = _load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]
+    assert ci["deploy"]["needs"] == "publish"
+    assert ci["deploy"]["uses"] == "./.github/workflows/deploy.yml"
+    assert ci["deploy"]["with"]["image_ref"] == "${{ needs.publish.outputs.image_ref }}"
+    deploy = _load(ROOT / ".github" / "workflows" / "deploy.yml")
+    # `on:` parses as True in YAML 1.1.
+    triggers = deploy[True]
+    assert set(triggers) == {"workflow_call", "workflow_dispatch"}, "never a bare tag push"
+    assert deploy["env"]["IMAGE_REF"] == "${{ inputs.image_ref }}"
+    assert deploy["env"]["COSIGN_IDENTITY"].endswith("/.github/workflows/ci.yml@refs/heads/main")
+    for job in deploy["jobs"].values():
+        assert "IMAGE_TAG" not in str(job), "deploys by digest, never by tag"
 
 
 def test_production_deploys_after_staging_behind_its_environment_by_oidc():
