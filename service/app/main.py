@@ -12,7 +12,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.api.main import include_api
 from app.api.routes import ops
-from app.core.config import Settings, get_settings
+from app.core.config import PROBE_PATHS, Settings, get_settings
 from app.core.db import create_engine, create_probe_engine, create_sessionmaker
 from app.core.metrics import (
     APP_BUILD_INFO,
@@ -104,7 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     # Outermost: a scrape on the metrics listener passes none of the API's middleware.
     app.add_middleware(
-        MetricsListenerMiddleware, port=settings.METRICS_PORT, metrics_app=metrics_app()
+        MetricsListenerMiddleware,
+        port=settings.METRICS_PORT,
+        metrics_app=metrics_app(),
+        probe_paths=PROBE_PATHS,
     )
     return app
 

@@ -63,7 +63,8 @@ def every_pod(docs):
 @pytest.mark.parametrize(
     "values",
     [SECRETS, env_values("dev"), env_values("production"),
-     ("-f", str(render_module.CHART / "ci" / "all-on-values.yaml"))],
+     ("-f", str(render_module.CHART / "ci" / "all-on-values.yaml"),
+      "--api-versions", "gateway.networking.k8s.io/v1/HTTPRoute")],
     ids=["defaults", "dev", "production", "all-on"],
 )  # fmt: skip
 def test_every_pod_runs_hardened(values):
