@@ -237,14 +237,16 @@ def _selector(labels: dict[str, str]) -> str:
 
 def service_port(services: list[dict[str, Any]], pod_labels: dict[str, str]) -> tuple[str, str]:
     """The Service in front of the pods and the port to proxy to: the one reaching the app
-    container's `http` port if any, else the one named `http`. With the nginx sidecar in
-    front, the Service's `http` port reaches nginx, which keeps /readyz off the public side."""
+    container's `http` port if any, else its `metrics` listener (which answers the probes
+    too), else the one named `http`. With the nginx sidecar in front, the Service's `http`
+    port reaches nginx, which keeps /readyz off the public side."""
     for service in services:
         selector = service["spec"].get("selector") or {}
         if selector and selector.items() <= pod_labels.items():
             ports = service["spec"].get("ports", [])
             named = (
                 [p for p in ports if p.get("targetPort") == "http"]
+                or [p for p in ports if p.get("targetPort") == "metrics"]
                 or [p for p in ports if p.get("name") == "http"]
                 or ports
             )

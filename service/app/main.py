@@ -110,7 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     # Outermost: a scrape on the metrics listener passes none of the API's middleware.
     app.add_middleware(
-        MetricsListenerMiddleware, port=settings.METRICS_PORT, metrics_app=metrics_app()
+        MetricsListenerMiddleware,
+        port=settings.METRICS_PORT,
+        metrics_app=metrics_app(),
+        probe_paths=PROBE_PATHS,
     )
     return app
 

@@ -148,7 +148,7 @@ def test_service_port_reaches_the_app_container_past_an_nginx_front():
             "selector": {"app.kubernetes.io/name": "items-api"},
             "ports": [
                 {"name": "http", "port": 80, "targetPort": "proxy"},
-                {"name": "metrics", "port": 9000, "targetPort": "http"},
+                {"name": "metrics", "port": 9000, "targetPort": "metrics"},
             ],
         },
     }

@@ -114,7 +114,8 @@ def test_the_login_limit_holds_whatever_x_forwarded_for_says(
         "sidecar", LISTEN_ADDR="127.0.0.1", UPSTREAM=f"127.0.0.1:{service.port}",
         PROXY_READ_TIMEOUT="300s", **overrides,
     )  # fmt: skip
-    form = {"username": "nobody@example.com", "password": "wrong"}
+    # A wrong password on purpose: each login is a 401 unless the limit answers first.
+    form = {"username": "nobody@example.com", "password": "wrong"}  # pragma: allowlist secret
     transport = httpx.HTTPTransport(local_address="127.0.0.2", limits=httpx.Limits())
     with httpx.Client(transport=transport, timeout=300) as client:
 

@@ -52,9 +52,8 @@ def test_request_counts_add_up_across_workers(running_service):
 def test_metrics_only_on_their_own_listener(running_service):
     public = httpx.get(f"{running_service.url}/metrics")
     scraped = httpx.get(running_service.metrics_url)
-    api_on_metrics_listener = httpx.get(
-        running_service.metrics_url.removesuffix("/metrics") + "/api/v1/items"
-    )
+    internal = running_service.metrics_url.removesuffix("/metrics")
+    api_on_metrics_listener = httpx.get(f"{internal}/api/v1/items")
 
     assert public.status_code == 404
     assert public.headers["content-type"] == "application/problem+json"
@@ -62,6 +61,8 @@ def test_metrics_only_on_their_own_listener(running_service):
     assert "http_requests_total" in scraped.text
     assert api_on_metrics_listener.status_code == 404
     assert api_on_metrics_listener.headers["content-type"] == "application/problem+json"
+    # The probes answer on both: the deploy tool asks /readyz past an nginx sidecar.
+    assert httpx.get(f"{internal}/readyz").status_code == 200
 
 
 def test_counts_survive_a_worker_being_recycled(database_url):

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     HOST: str = Field("127.0.0.1", description="bind address (the image sets 0.0.0.0)")
     PORT: int = Field(8000, ge=1, le=65535, description="bind port")
     METRICS_PORT: int = Field(
-        9000, ge=1, le=65535, description="second bind port, serving /metrics and nothing else"
+        9000, ge=1, le=65535, description="second bind port: /metrics (only here) and the probes"
     )
     WEB_CONCURRENCY: int | None = Field(
         None, ge=1, le=256, description="worker count, overriding the formula"

@@ -97,7 +97,7 @@ def metrics_app() -> ASGIApp:
             # A WebSocket handshake on this listener: refuse it.
             await receive()
             return await send({"type": "websocket.close", "code": 1008})
-        response = problem_response(404, "this listener serves only /metrics")
+        response = problem_response(404, "this listener serves /metrics and the probes only")
         return await response(scope, receive, send)
 
     return serve
