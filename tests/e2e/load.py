@@ -2,7 +2,12 @@
 
 A few threads with keep-alive connections (as a proxy in front of the Service would hold
 them) alternate a database route and a database-free one. A request counts as failed on any
-5xx or transport error (refused, reset, timed out); those are what a user would see."""
+5xx or transport error (refused, reset, timed out); those are what a user would see.
+
+One exception, as a proxy or an HTTP client library treats it: a keep-alive connection that
+the server closed while idle, just as a request was sent on it (a stopping worker closes its
+idle connections), is retried once on a new connection; the request never reached the app.
+Such retries are counted (`resets_retried`), and a retry that fails counts as a failure."""
 
 import threading
 import time
@@ -33,6 +38,7 @@ class Load:
     pause: float = 0.1
     paths: tuple[str, ...] = PATHS
     outcomes: list[Outcome] = field(default_factory=list)
+    resets_retried: int = 0
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -60,7 +66,12 @@ class Load:
                 path = self.paths[n % len(self.paths)]
                 n += 1
                 try:
-                    status = client.get(path).status_code
+                    try:
+                        status = client.get(path).status_code
+                    except (httpx.ReadError, httpx.RemoteProtocolError):
+                        with self._lock:
+                            self.resets_retried += 1
+                        status = client.get(path).status_code
                     outcome = Outcome(time.time(), status < 500, str(status))
                 except httpx.HTTPError as exc:
                     outcome = Outcome(time.time(), False, type(exc).__name__)
@@ -84,4 +95,5 @@ class Load:
             "failed": len(self.failures),
             "requests_per_s": round(self.total / seconds, 1),
             "failures_by_kind": dict(Counter(o.what for o in self.failures)),
+            "resets_retried": self.resets_retried,
         }
