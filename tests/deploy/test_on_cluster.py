@@ -1,7 +1,6 @@
 """The deploy tool's error paths against the project's real API server (make cluster-up);
 skipped with the reason when that cluster's kubeconfig does not exist."""
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,8 @@ from deployctl.errors import ExitCode
 from deployctl.release import Release
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+
+from harness.wait import eventually
 
 from .conftest import run_deployctl
 
@@ -42,9 +43,12 @@ def skip_if_in_use(core: client.CoreV1Api, namespace: str) -> None:
 def delete_namespace(core: client.CoreV1Api, namespace: str) -> None:
     core.delete_namespace(namespace)
     # The next test expects it gone, and namespace deletion finishes in the background.
-    deadline = time.monotonic() + 60
-    while namespace_exists(core, namespace) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    eventually(
+        lambda: not namespace_exists(core, namespace),
+        f"namespace {namespace} deleted",
+        timeout=120,
+        every=0.5,
+    )
 
 
 @pytest.fixture
