@@ -455,6 +455,7 @@ def test_httproute_sends_the_api_to_the_service_and_redirects_plain_http():
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
     assert route["spec"]["parentRefs"] == [{"name": "edge", "sectionName": "https"}]
     assert route["spec"]["hostnames"] == ["items-api.example.com"]
+    assert trusted_hosts(docs) == [*IN_CLUSTER, "items-api.example.com"]
     (rule,) = route["spec"]["rules"]
     assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/api"}}]
     service = one(docs, "Service")
