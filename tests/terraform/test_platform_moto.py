@@ -66,7 +66,7 @@ terraform {{
 provider "aws" {{
   region                      = "{region}"
   access_key                  = "moto-fake-access-key"
-  secret_key                  = "moto-fake-secret-key"
+  secret_key                  = "moto-fake-secret-key" # pragma: allowlist secret (moto's)
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   endpoints {{
