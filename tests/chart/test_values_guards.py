@@ -157,8 +157,8 @@ def test_a_memory_limit_one_worker_does_not_fit_is_refused_not_shrunk_to_one_wor
 def test_the_budget_counts_the_most_workers_a_pod_can_start(args, workers):
     annotations = one(render(*SECRETS, *args), "Deployment")["metadata"]["annotations"]
     assert annotations["items-api/max-workers-per-pod"] == workers
-    # replicaCount 2 + surge 1 pods, pool 5 + overflow 5 per worker
-    assert annotations["items-api/connection-budget"] == str(3 * int(workers) * 10)
+    # replicaCount 2 + surge 1 pods, pool 5 + overflow 0 per worker
+    assert annotations["items-api/connection-budget"] == str(3 * int(workers) * 5)
 
 
 # -- ports -----------------------------------------------------------------------------------
@@ -316,4 +316,4 @@ def test_malformed_extra_env_vars_fail_the_schema(value, named):
 
 def test_production_still_renders_with_its_budget():
     annotations = one(render(*env_values("production")), "Deployment")["metadata"]["annotations"]
-    assert annotations["items-api/connection-budget"] == "180"
+    assert annotations["items-api/connection-budget"] == "90"
