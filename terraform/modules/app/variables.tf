@@ -264,7 +264,7 @@ variable "ingress" {
   description = "Ingress for one host. tls_secret_name names a certificate Secret (e.g. issued by cert-manager); null serves plain HTTP."
   type = object({
     enabled         = optional(bool, false)
-    class_name      = optional(string, "nginx")
+    class_name      = optional(string, "traefik")
     host            = optional(string, "items-api.local")
     tls_secret_name = optional(string)
     annotations     = optional(map(string), {})
