@@ -36,9 +36,16 @@ def item_path(service: ServiceProcess) -> str:
     return f"{COLLECTION}/{created.json()['id']}"
 
 
-def raw(service: ServiceProcess, method: str, path: str, host: str | None = None):
-    """One request as written (http.client sends no body for HEAD and reads none back)."""
-    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+def raw(
+    service: ServiceProcess,
+    method: str,
+    path: str,
+    host: str | None = None,
+    port: int | None = None,
+):
+    """One request as written (http.client sends no body for HEAD and reads none back), to the
+    API listener unless another port is given."""
+    connection = http.client.HTTPConnection("127.0.0.1", port or service.port, timeout=30)
     try:
         headers = {"Host": host} if host is not None else {}
         connection.request(method, path, headers=headers)
@@ -118,10 +125,15 @@ def test_redirects_point_at_the_trusted_host_that_was_asked(service, host):
     assert response.getheader("location") == f"http://{authority}{COLLECTION}"
 
 
-@pytest.mark.parametrize("path", ["/livez", "/readyz", "/metrics"])
-def test_probes_and_scrapes_by_pod_ip_are_served(service, path):
-    # The kubelet and Prometheus send the pod's IP as the Host.
-    response, body = raw(service, "GET", path, host=f"10.244.1.17:{service.port}")
+@pytest.mark.parametrize(
+    ("path", "listener"),
+    [("/livez", "api"), ("/readyz", "api"), ("/metrics", "metrics")],
+)
+def test_probes_and_scrapes_by_pod_ip_are_served(service, path, listener):
+    # The kubelet (on the API port) and Prometheus (on the metrics port) send the pod's IP as
+    # the Host.
+    port = service.metrics_port if listener == "metrics" else service.port
+    response, body = raw(service, "GET", path, host=f"10.244.1.17:{port}", port=port)
     assert response.status == 200, body
 
 
