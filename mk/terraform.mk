@@ -30,7 +30,7 @@ $(CHECKOV_BIN): | $(VENV_BIN)/uv
 	$(VENV_BIN)/uv venv -q --python $(PYTHON) $(CHECKOV_VENV)
 	$(VENV_BIN)/uv pip install -q --python $(CHECKOV_VENV)/bin/python checkov==$(CHECKOV_VERSION)
 
-.PHONY: lint-terraform terraform-fmt terraform-tflint terraform-checkov terraform-validate terraform-plan-kind terraform-lock terraform-moto
+.PHONY: lint-terraform terraform-fmt terraform-tflint terraform-checkov terraform-validate terraform-plan-kind terraform-lock terraform-lock-check terraform-moto
 lint-terraform: terraform-fmt terraform-tflint terraform-checkov ## fmt, tflint and checkov over terraform/ (no providers needed)
 
 terraform-fmt: $(TF_DEPS) ## terraform fmt -check over terraform/ (TF=tofu for OpenTofu)
@@ -58,6 +58,9 @@ terraform-lock: $(TF_DEPS) ## Write .terraform.lock.hcl of every environment and
 	  $(TF_BIN) -chdir=$$root init -backend=false -input=false -no-color >/dev/null && \
 	  $(TF_BIN) -chdir=$$root providers lock -no-color $(foreach p,$(TF_LOCK_PLATFORMS),-platform=$(p)) >/dev/null || exit 1; \
 	done
+
+terraform-lock-check: terraform-lock ## Fail when a root's .terraform.lock.hcl is missing or not what the registry gives now
+	@git add -N $(TF_DIR) && git diff --exit-code -- $(TF_DIR)
 
 terraform-moto: $(DEV_STAMP) $(TF_DEPS) ## apply + destroy modules/aws-platform against moto (an AWS API emulator on loopback)
 	TF=$(TF) $(VENV_BIN)/pytest -q -p no:cacheprovider tests/terraform/test_platform_moto.py
