@@ -9,7 +9,7 @@ CLUSTER_DEBS := etcd-server containerd runc containernetworking-plugins iptables
   socat podman iproute2 openssl curl gcc libc6-dev
 # The app image under both its names (mk/image.mk), so either tag runs without a pull.
 CLUSTER_IMAGES ?= $(IMAGE_DEV) $(IMAGE)
-CLUSTER_SCRIPTS := cluster/up cluster/down cluster/status cluster/images cluster/build/build \
+CLUSTER_SCRIPTS := cluster/up cluster/down cluster/status cluster/images cluster/kind-routes cluster/build/build \
   cluster/lib.sh $(wildcard cluster/*/*.sh)
 export CLUSTER_CACHE
 

@@ -167,6 +167,7 @@ def deploy(options: Options, image_tag: str | None, dry_run: bool) -> None:
     release = helm.release
     check_signature(options, release, rendered.image)
     kube, helm = _open(options, helm)
+    say(f"chart      {release.chart} {release.chart_version or '(this checkout)'}")
     prepare(kube, release, rendered, dry_run, say)
     if dry_run:
         show_changes(helm, image_tag, options.values)

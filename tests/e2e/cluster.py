@@ -1,6 +1,7 @@
 """The project's cluster as the e2e scenarios drive it: kubectl, the operator's make targets,
 and waiting for pods. Paths come from `make e2e` (mk/e2e.mk) with the harness's defaults."""
 
+import base64
 import json
 import os
 import subprocess
@@ -20,7 +21,16 @@ ENV = "e2e"
 NAMESPACE = "items-api-e2e"
 RELEASE = "items-api"
 APP_SELECTOR = "app.kubernetes.io/instance=items-api,app.kubernetes.io/component=api"
-NEXT_TAG = os.environ.get("E2E_NEXT_TAG", "e2e-next")
+# What `make e2e` published for this run (mk/e2e.mk, e2e-release), by digest. IMAGE_REF,
+# CHART_REF and CHART_VERSION stay in the environment, so every `make deploy` below pulls
+# them, as an operator who exported them would.
+IMAGE_REF = os.environ.get("IMAGE_REF", "")
+NEXT_IMAGE_REF = os.environ.get("E2E_NEXT_IMAGE_REF", "")
+UNSIGNED_IMAGE_REF = os.environ.get("E2E_UNSIGNED_IMAGE_REF", "")
+CHART_REF = os.environ.get("CHART_REF", "")
+CHART_VERSION = os.environ.get("CHART_VERSION", "")
+# The Secret deploy/values/e2e.yaml names in image.pullSecrets.
+PULL_SECRET = "items-api-registry"
 
 
 def kubectl(*args: str, stdin: str | None = None, check: bool = True, timeout: float = 60) -> str:
@@ -71,6 +81,23 @@ def make(
         result.stdout + result.stderr,
         time.monotonic() - started,
     )
+
+
+def create_pull_secret() -> None:
+    """The registry's credentials in the release's namespace, as an operator hands a private
+    GHCR or ECR repository's to a cluster (kubectl create secret docker-registry), sent on
+    stdin so the password is on no command line."""
+    registry = IMAGE_REF.split("/", 1)[0]
+    login = f"{os.environ['REGISTRY_USER']}:{os.environ['REGISTRY_PASSWORD']}"
+    config = {"auths": {registry: {"auth": base64.b64encode(login.encode()).decode()}}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": PULL_SECRET, "namespace": NAMESPACE},
+        "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
+    }
+    kubectl("apply", "-f", "-", stdin=json.dumps(secret))
 
 
 def app_pods(selector: str = APP_SELECTOR) -> list[dict]:

@@ -13,12 +13,18 @@ import pytest
 import yaml
 
 from .cluster import (
+    CHART_REF,
+    CHART_VERSION,
+    IMAGE_REF,
     NAMESPACE,
-    NEXT_TAG,
+    NEXT_IMAGE_REF,
+    PULL_SECRET,
     RELEASE,
     ROOT,
     SERVICE_HOST,
+    UNSIGNED_IMAGE_REF,
     app_pods,
+    create_pull_secret,
     helm,
     is_ready,
     kubectl,
@@ -34,7 +40,6 @@ from .load import Load
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 REPLICAS = 2
-DEFAULT_TAG = "dev"
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +89,30 @@ def settings_then_rollout_under_load(overlays: Path, values: str, n: int) -> tup
     return run, load
 
 
-def test_deploy_installs_migrates_and_passes_helm_test(report, prometheus):
+def test_deploy_installs_from_the_registry_by_digest_migrates_and_passes_helm_test(
+    report, prometheus
+):
     started = time.time()
+    # The operator's one step before a first deploy from a private registry.
+    kubectl("create", "namespace", NAMESPACE)
+    create_pull_secret()
     run = make("deploy")
     assert run.returncode == 0, run.output
+    assert f"chart      {CHART_REF} {CHART_VERSION}" in run.output
+    assert "signature  verified" in run.output
     assert f"pods     {REPLICAS}/{REPLICAS} ready" in run.output
     assert "readyz   200" in run.output
+    # What runs is what was pushed and signed: the pod spec names the digest, and the
+    # kubelet reports pulling exactly that content.
+    digest = IMAGE_REF.split("@")[1]
+    running = {
+        (container["image"], status["imageID"].rsplit("@", 1)[-1])
+        for pod in app_pods()
+        for container, status in zip(
+            pod["spec"]["containers"], pod["status"]["containerStatuses"], strict=True
+        )
+    }
+    assert running == {(IMAGE_REF, digest)}, running
     # With the bundled PostgreSQL a first install migrates in each pod's init container.
     migrations = [
         status["state"]["terminated"]
@@ -99,15 +122,21 @@ def test_deploy_installs_migrates_and_passes_helm_test(report, prometheus):
     assert [m["exitCode"] for m in migrations] == [0] * REPLICAS
     postgres = kubectl_json("-n", NAMESPACE, "get", "pod", f"{RELEASE}-postgresql-0")
     assert is_ready(postgres), postgres["status"]
+    chart = json.loads(helm("list", "--filter", f"^{RELEASE}$", "-o", "json").stdout)[0]["chart"]
+    assert chart == f"{RELEASE}-{CHART_VERSION}"
     test_started = time.monotonic()
     helm_test = helm("test", RELEASE, "--timeout", "120s")
     assert helm_test.returncode == 0, helm_test.stdout + helm_test.stderr
     assert "Phase:          Succeeded" in helm_test.stdout
     version = httpx.get(f"{service_url()}/version", headers=SERVICE_HOST, timeout=5).json()
     report.record(
-        "1 deploy (install)",
+        "1 deploy (install) from the registry, by digest",
         started,
         command=run.command,
+        image_pushed_and_signed=IMAGE_REF,
+        image_running=sorted(f"{image} (imageID {pulled})" for image, pulled in running),
+        chart=f"{CHART_REF} {CHART_VERSION} (helm list: {chart})",
+        pull_secret=f"{PULL_SECRET} (kubernetes.io/dockerconfigjson)",
         deploy_seconds=round(run.seconds, 1),
         summary=summary_lines(run.output),
         postgres_image=postgres["spec"]["containers"][0]["image"],
@@ -265,6 +294,69 @@ def test_bad_rollout_is_rolled_back_while_the_old_version_serves(report, overlay
     assert load.failures == [], load.summary()
 
 
+def test_deploy_refuses_images_the_release_path_did_not_vouch_for(report, overlays):
+    """Refused before the cluster is touched: a digest nobody signed, and a signed one checked
+    against a key this environment does not trust. The release keeps its revision."""
+    started = time.time()
+    revisions = len(yaml.safe_load(helm("history", RELEASE, "-o", "yaml").stdout))
+    other_signer = overlays / "other-signer"
+    subprocess.run([ROOT / "container/release/signing-key", other_signer], check=True,
+                   capture_output=True, timeout=60)  # fmt: skip
+    unsigned = make("deploy", IMAGE_REF=UNSIGNED_IMAGE_REF)
+    wrong_key = make("deploy", COSIGN_PUBLIC_KEY=str(other_signer / "cosign.pub"))
+    refusals = {
+        "unsigned digest": (unsigned, f"refusing {UNSIGNED_IMAGE_REF}: it carries no signature"),
+        "signed by another key": (
+            wrong_key,
+            f"refusing {IMAGE_REF}: its signature was not made by the trusted signer",
+        ),
+    }
+    report.record(
+        "3b images the release path did not sign are refused",
+        started,
+        refused={
+            what: [line for line in run.output.splitlines() if line.startswith("deployctl:")]
+            for what, (run, _) in refusals.items()
+        },
+    )
+    for run, message in refusals.values():
+        # make reports the deploy tool's exit code 9 (untrusted image) as its own 2.
+        assert "deploy] Error 9" in run.output, run.output
+        assert message in run.output, run.output
+        # Nothing went to the cluster: no namespace check, no helm.
+        assert "namespace  " not in run.output
+    assert len(yaml.safe_load(helm("history", RELEASE, "-o", "yaml").stdout)) == revisions
+
+
+def test_missing_registry_credentials_are_reported_and_rolled_back(report, overlays):
+    """Pods that may not pull: the deploy tool shows the kubelet's event and helm rolls the
+    release back while the old pods keep serving. (Pull Always: the node holds the digest
+    already, and IfNotPresent would start it without asking the registry.)"""
+    started = time.time()
+    no_credentials = overlay(
+        overlays, "no-pull-secret", {"image": {"pullSecrets": [], "pullPolicy": "Always"}}
+    )
+    timeout = 60
+    run, load = deploy_under_load([no_credentials], timeout=timeout)
+    after = yaml.safe_load(helm("history", RELEASE, "-o", "yaml").stdout)
+    assert "deploy] Error 6" in run.output, run.output
+    assert "rolled back to its previous revision" in run.output
+    pulls = [line.strip() for line in run.output.splitlines() if "Failed to pull image" in line]
+    assert pulls, run.output
+    assert any(reason in run.output for reason in ("ErrImagePull", "ImagePullBackOff"))
+    assert after[-1]["description"].startswith("Rollback to")
+    assert {p["spec"]["imagePullSecrets"][0]["name"] for p in app_pods()} == {PULL_SECRET}
+    report.record(
+        "3c registry credentials missing: reported and rolled back",
+        started,
+        command=run.command,
+        deploy_seconds=round(run.seconds, 1),
+        printed=pulls[:2],
+        load=load.summary(),
+    )
+    assert load.failures == [], load.summary()
+
+
 def ctr(*args: str) -> str:
     """containerd's own CLI on the node's socket: host PIDs of a pod's processes."""
     socket = ROOT / ".local/cluster/containerd/containerd.sock"
@@ -351,11 +443,12 @@ def oom_pod(name: str, env: dict[str, str], memory: str) -> dict:
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 5,
             "automountServiceAccountToken": False,
+            "imagePullSecrets": [{"name": PULL_SECRET}],
             "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001},
             "containers": [
                 {
                     "name": "api",
-                    "image": f"localhost/items-api:{DEFAULT_TAG}",
+                    "image": IMAGE_REF,
                     "envFrom": [
                         {"configMapRef": {"name": RELEASE}},
                         {"secretRef": {"name": RELEASE}},
@@ -615,12 +708,12 @@ def test_an_app_version_change_leaves_the_database_pod_alone(report):
     deploy of a new app version must not replace its pod."""
     started = time.time()
     database = kubectl_json("-n", NAMESPACE, "get", "pod", f"{RELEASE}-postgresql-0")
-    run = make("deploy", IMAGE_TAG=NEXT_TAG)
+    run = make("deploy", IMAGE_REF=NEXT_IMAGE_REF)
     assert run.returncode == 0, run.output
     after = kubectl_json("-n", NAMESPACE, "get", "pod", f"{RELEASE}-postgresql-0")
     replaced = after["metadata"]["uid"] != database["metadata"]["uid"]
     report.record(
-        "8c app version change (IMAGE_TAG) and the bundled database",
+        "8c app version change (a new signed digest) and the bundled database",
         started,
         command=run.command,
         database_pod_replaced=replaced,
@@ -642,8 +735,10 @@ def test_uninstall_leaves_nothing_behind(report):
         "all,configmap,secret,pvc,networkpolicy,pdb,serviceaccount,role,rolebinding,job",
         "-o", "name",
     ).split()  # fmt: skip
-    # Every namespace gets these two from the control plane, not from the release.
-    left = [r for r in left if r not in ("configmap/kube-root-ca.crt", "serviceaccount/default")]
+    # Every namespace gets the first two from the control plane; the pull Secret is the
+    # operator's (test_deploy_installs_from_the_registry_...), not the release's.
+    ours = ("configmap/kube-root-ca.crt", "serviceaccount/default", f"secret/{PULL_SECRET}")
+    left = [r for r in left if r not in ours]
     report.record(
         "8b make uninstall", started, uninstall_seconds=round(run.seconds, 1), left_behind=left
     )

@@ -17,6 +17,8 @@ PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 WRITE_SCOPES = {
     # Push to GHCR, and sign keyless with the job's OIDC token.
     ("ci", "publish"): {"packages", "id-token"},
+    # The e2e on kind pushes the run's image, chart and signatures to GHCR.
+    ("ci", "e2e"): {"packages"},
     # Calls deploy.yml, whose jobs assume AWS roles by OIDC.
     ("ci", "deploy"): {"id-token"},
     ("deploy", "staging"): {"id-token"},
