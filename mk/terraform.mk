@@ -1,6 +1,7 @@
 # Terraform checks that need no provider binary (the registry is unreachable here):
-# fmt, tflint's bundled ruleset and checkov. `terraform-validate` needs the registry
-# and runs in .github/workflows/ci.yml; terraform/README.md says which check runs where.
+# fmt, tflint's bundled ruleset and checkov. `terraform-validate`, `terraform-lock` and
+# `terraform-lock-check` need the registry and run in .github/workflows/ci.yml;
+# terraform/README.md says which check runs where.
 TF ?= terraform
 TF_DIR := terraform
 # A Terraform filesystem mirror holding hashicorp/aws, when this machine has one: the
