@@ -1,6 +1,7 @@
 # Terraform checks that need no provider binary (the registry is unreachable here):
-# fmt, tflint's bundled ruleset and checkov. `terraform-validate` needs the registry
-# and runs in .github/workflows/ci.yml; terraform/README.md says which check runs where.
+# fmt, tflint's bundled ruleset and checkov. `terraform-validate`, `terraform-lock` and
+# `terraform-lock-check` need the registry and run in .github/workflows/ci.yml;
+# terraform/README.md says which check runs where.
 TF ?= terraform
 TF_DIR := terraform
 # A Terraform filesystem mirror holding hashicorp/aws, when this machine has one: the
@@ -8,8 +9,10 @@ TF_DIR := terraform
 # takes the newest version the module allows from the registry.
 TF_PROVIDER_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
 export TF_PROVIDER_MIRROR
-# Platforms the committed .terraform.lock.hcl files carry checksums for.
-TF_LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
+# Root modules commit their .terraform.lock.hcl; mk/terraform-lock writes and checks them
+# with checksums for these platforms.
+TF_LOCK_ROOTS := $(wildcard $(TF_DIR)/environments/* $(TF_DIR)/examples/*)
+export TF_LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
 # TF=tofu runs the same targets with OpenTofu, built from its Go module (below).
 TOFU_VERSION := v1.12.6
 TOFU := $(TOOLS_BIN)/tofu
@@ -43,24 +46,24 @@ terraform-checkov: $(CHECKOV_BIN) ## checkov policy scan over all Terraform; ski
 	$(CHECKOV) --quiet --compact --framework terraform --directory $(TF_DIR) \
 	  --skip-download --download-external-modules false
 
-terraform-validate: $(TF_DEPS) ## init -backend=false + validate every root (needs the provider registry; runs in CI)
-	@for root in $(TF_ROOTS); do \
+# The newest provider versions the constraints allow (`init -upgrade`), in a scratch copy
+# so the committed lock files stay as they are; mk/terraform-lock validates with those.
+terraform-validate: $(TF_DEPS) ## init -upgrade + validate every module and root, newest providers allowed (needs the registry; runs in CI)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cp -r $(TF_DIR) helm deploy "$$tmp"/; \
+	for root in $(TF_ROOTS); do \
 	  echo "$(TF) validate $$root"; \
-	  $(TF_BIN) -chdir=$$root init -backend=false -input=false -no-color >/dev/null; \
-	  $(TF_BIN) -chdir=$$root validate -no-color; \
+	  $(TF_BIN) -chdir="$$tmp/$$root" init -upgrade -backend=false -input=false -no-color >/dev/null && \
+	  $(TF_BIN) -chdir="$$tmp/$$root" validate -no-color || exit 1; \
 	done
 
-# Root modules commit their .terraform.lock.hcl so provider versions hold still between
-# inits; this (re)writes them with checksums for every platform (needs the registry).
-terraform-lock: $(TF_DEPS) ## Write .terraform.lock.hcl of every environment and example (needs the registry)
-	@for root in $(wildcard $(TF_DIR)/environments/* $(TF_DIR)/examples/*); do \
-	  echo "$(TF) providers lock $$root"; \
-	  $(TF_BIN) -chdir=$$root init -backend=false -input=false -no-color >/dev/null && \
-	  $(TF_BIN) -chdir=$$root providers lock -no-color $(foreach p,$(TF_LOCK_PLATFORMS),-platform=$(p)) >/dev/null || exit 1; \
-	done
+terraform-lock: ## Write every root's .terraform.lock.hcl from the registry, keeping locked versions (needs the registry)
+	mk/terraform-lock write $(TF_LOCK_ROOTS)
 
-terraform-lock-check: terraform-lock ## Fail when a root's .terraform.lock.hcl is missing or not what the registry gives now
-	@git add -N $(TF_DIR) && git diff --exit-code -- $(TF_DIR)
+# Fails on a committed lock that contradicts its root or the registry; a root not (fully)
+# locked yet is reported, with the lock to commit in .local/terraform-locks/.
+terraform-lock-check: ## Check every root's committed .terraform.lock.hcl against the registry (needs the registry; runs in CI)
+	mk/terraform-lock check $(TF_LOCK_ROOTS)
 
 terraform-moto: $(DEV_STAMP) $(TF_DEPS) ## apply + destroy modules/aws-platform against moto (an AWS API emulator on loopback)
 	TF=$(TF) $(VENV_BIN)/pytest -q -p no:cacheprovider tests/terraform/test_platform_moto.py

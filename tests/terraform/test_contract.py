@@ -1,6 +1,10 @@
-"""The Terraform's interface contract, read from the HCL (no providers needed)."""
+"""The Terraform's interface contract, read from the HCL, and each root loaded by Terraform
+itself (no providers needed)."""
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from tests.terraform.hcl import (
     unquote,
     variables,
 )
+from tests.terraform.scratch import TF
 
 ALL_DIRS = MODULES + ROOT_MODULES
 # Names that hold credentials; *_name / *_arn only point at them.
@@ -144,3 +149,31 @@ def test_platform_module_protects_and_encrypts_its_data():
     (key,) = by_type["aws_kms_key"].values()
     assert key["enable_key_rotation"] is True
     assert all("kms_key_id" in group for group in by_type["aws_cloudwatch_log_group"].values())
+
+
+@pytest.mark.parametrize("directory", ROOT_MODULES, ids=_id)
+def test_root_loads_in_terraform(directory, tmp_path):
+    """Terraform reads the root and every module it calls (duplicate names, bad block
+    structure, module calls): `get`, then `providers lock` from an empty mirror, which
+    loads the whole configuration before it looks for any provider. Only that last step
+    may fail. validate, which needs the providers, runs in ci.yml."""
+    shutil.copytree(TERRAFORM, tmp_path / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "cli.tfrc").write_text("")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(tmp_path / "cli.tfrc")}
+    root = tmp_path / directory.relative_to(ROOT)
+
+    def run(*args):
+        return subprocess.run(
+            [TF, f"-chdir={root}", *args, "-no-color"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    got = run("get")
+    assert got.returncode == 0, got.stdout + got.stderr
+    lock = run("providers", "lock", f"-fs-mirror={tmp_path / 'empty'}", "-platform=linux_amd64")
+    errors = set(re.findall(r"Error: (.+)", lock.stdout + lock.stderr))
+    assert errors == {"Could not retrieve providers for locking"}, lock.stdout + lock.stderr

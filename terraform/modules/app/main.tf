@@ -12,7 +12,7 @@ resource "kubernetes_namespace_v1" "this" {
 }
 
 locals {
-  namespace = var.create_namespace ? kubernetes_namespace_v1.this[0].metadata[0].name : local.namespace
+  release_namespace = var.create_namespace ? kubernetes_namespace_v1.this[0].metadata[0].name : local.namespace
 }
 
 # The Secret lives outside the Helm release so the chart never sees the values and a
@@ -22,7 +22,7 @@ resource "kubernetes_secret_v1" "app" {
 
   metadata {
     name      = local.secret_name
-    namespace = local.namespace
+    namespace = local.release_namespace
     labels = {
       "app.kubernetes.io/instance" = local.release_name
       "app.kubernetes.io/part-of"  = "items-api"
@@ -38,7 +38,7 @@ resource "kubernetes_secret_v1" "app" {
 
 resource "helm_release" "this" {
   name      = local.release_name
-  namespace = local.namespace
+  namespace = local.release_namespace
   chart     = coalesce(var.chart_path, "${path.module}/../../../helm/items-api")
 
   values = local.release_values
