@@ -62,7 +62,11 @@ LISTS = {
     "list_plain": ("limit=20", "GET /api/v1/items?limit=20"),
     "list_tag": ("limit=20&tag=group3", "the same, tag=group3 (a tenth of the rows)"),
     "list_rare_tag": ("limit=20&tag=rare7", "the same, tag=rare7 (a thousandth)"),
-    "list_prefix": ("limit=20&name_prefix=seed-12", "the same, name_prefix=seed-12"),
+    "list_prefix": ("limit=20&name_prefix=seed-1", "the same, name_prefix=seed-1 (a ninth)"),
+    "list_rare_prefix": (
+        "limit=20&name_prefix=seed-12",
+        "the same, name_prefix=seed-12 (11 rows at 1,000; 11,111 at 1,000,000)",
+    ),
 }
 RSS_TARGET_MB = 90
 START_TARGET_S = 2.0

@@ -31,6 +31,15 @@ SLO_FILE = Path(__file__).with_name("slo.yaml")
 SEED_ITEMS = 30
 API = "/api/v1"
 PAGE_KEYS = {"items", "limit", "next_cursor"}
+
+
+def _names_in_order(body: dict) -> str | None:
+    names = [item["name"] for item in body.get("items", ())]
+    if not names:
+        return "seeded items not found"
+    return None if names == sorted(names) else f"names out of order: {names}"
+
+
 CLIENT_NETWORK = ipaddress.ip_network("198.18.0.0/15")
 # The labels end at the line's last "}": route templates put braces in label values.
 METRIC_LINE = re.compile(r"^http_requests_total\{.*\}\s+([0-9.e+]+)$", re.MULTILINE)
@@ -211,11 +220,16 @@ class Shopper(ApiUser):
     @tag("read")
     @task(2)
     def search_by_name(self) -> None:
-        self.call(
-            "GET", f"{API}/items?name_prefix={catalogue['run']}&limit=10",
-            name=f"{API}/items?name_prefix", expect=200,
-            check=lambda body: None if body.get("items") else "seeded items not found",
+        # A prefix list comes in name order; its next page is asked for by next_cursor.
+        query = f"{API}/items?name_prefix={catalogue['run']}&limit=5"
+        page = self.call(
+            "GET", query, name=f"{API}/items?name_prefix", expect=200, check=_names_in_order,
         )  # fmt: skip
+        if page and page["next_cursor"]:
+            self.call(
+                "GET", f"{query}&cursor={urllib.parse.quote(page['next_cursor'])}",
+                name=f"{API}/items?name_prefix&cursor", expect=200, check=_names_in_order,
+            )  # fmt: skip
 
     @tag("read", "not-found")
     @task(1)

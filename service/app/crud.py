@@ -1,6 +1,7 @@
 """Database operations on users and items (idempotency keys: app.idempotency). The caller
 owns the transaction."""
 
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from functools import cache
 
@@ -11,7 +12,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import hash_password
-from app.models import Item, User
+from app.models import Item, ItemTag, User
 from app.schemas import ItemCreate
 
 
@@ -83,24 +84,85 @@ _ACTIVE_USER = Statement.of(
         _users.c.id == bindparam("user_id"), _users.c.is_active
     )
 )
-# The list filters, each with the index that serves it (alembic 0002): keyset on the primary
-# key; `^@` (starts_with) on the SP-GiST index of name, which, unlike LIKE, a prepared
-# statement's generic plan can use; `@>` on the GIN index of tags.
-_LIST_FILTERS = {
-    "after": _items.c.id > bindparam("after"),
-    "name_prefix": _items.c.name.op("^@")(bindparam("name_prefix", type_=String)),
-    "tag": _items.c.tags.contains(array([bindparam("tag", type_=String)])),
-}
+# The list: each shape walks an index in the page's order and stops when the page is full
+# (alembic 0003), so a page costs its rows, at any table size and however common the filter:
+# the primary key for the plain list; item_tags' (tag, item_id) for a tag; `name COLLATE "C"`
+# for a name prefix, which is one range of it in code point order. A cursor is the order's
+# key of the last row: an id, or for a prefix list a name.
+_item_tags = ItemTag.__table__
+_name = _items.c.name.collate("C")
 
 
 @cache
-def _list_statement(filters: tuple[str, ...]) -> Statement:
-    return Statement.of(
-        select(_items)
-        .where(*(_LIST_FILTERS[name] for name in filters))
-        .order_by(_items.c.id)
-        .limit(bindparam("limit"))
-    )
+def _list_statement(*, by_name: bool, tag: bool, after: bool, end: bool) -> Statement:
+    if by_name:
+        statement = select(_items).where(_name >= bindparam("name_prefix", type_=String))
+        if end:
+            statement = statement.where(_name < bindparam("name_end", type_=String))
+        if after:
+            statement = statement.where(_name > bindparam("after", type_=String))
+        if tag:
+            statement = statement.where(
+                _items.c.tags.contains(array([bindparam("tag", type_=String)]))
+            )
+        statement = statement.order_by(_name)
+    elif tag:
+        statement = (
+            select(_items)
+            .select_from(_item_tags.join(_items, _items.c.id == _item_tags.c.item_id))
+            .where(_item_tags.c.tag == bindparam("tag", type_=String))
+            .order_by(_item_tags.c.item_id)
+        )
+        if after:
+            statement = statement.where(_item_tags.c.item_id > bindparam("after"))
+    else:
+        statement = select(_items).order_by(_items.c.id)
+        if after:
+            statement = statement.where(_items.c.id > bindparam("after"))
+    return Statement.of(statement.limit(bindparam("limit")))
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix`, in code point order
+    (None: no string is)."""
+    for position in range(len(prefix) - 1, -1, -1):
+        following = ord(prefix[position]) + 1
+        if 0xD800 <= following <= 0xDFFF:  # surrogates are not text
+            following = 0xE000
+        if following <= 0x10FFFF:
+            return prefix[:position] + chr(following)
+    return None
+
+
+class BadCursor(ValueError):
+    """A cursor this listing did not hand out."""
+
+
+_NAME_CURSOR = "n"
+
+
+def encode_cursor(row: Record, *, by_name: bool) -> str:
+    if by_name:
+        return _NAME_CURSOR + urlsafe_b64encode(row["name"].encode()).decode().rstrip("=")
+    return str(row["id"])
+
+
+def decode_cursor(cursor: str, *, by_name: bool) -> int | str:
+    try:
+        if by_name:
+            if not cursor.startswith(_NAME_CURSOR):
+                raise BadCursor
+            encoded = cursor.removeprefix(_NAME_CURSOR)
+            raw = urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            # b64decode skips what is not base64: only the cursor encode_cursor wrote passes.
+            if urlsafe_b64encode(raw).decode().rstrip("=") != encoded or b"\x00" in raw:
+                raise BadCursor
+            return raw.decode()
+        if not cursor.isascii() or not cursor.isdigit() or int(cursor) >= 2**63:
+            raise BadCursor
+        return int(cursor)
+    except (BadCursor, ValueError):
+        raise BadCursor(f"cursor {cursor[:40]!r} is not a next_cursor of this listing") from None
 
 
 async def read_item(connection: Connection, item_id: int) -> Record | None:
@@ -115,15 +177,24 @@ async def list_items(
     connection: Connection,
     *,
     limit: int,
-    after: int | None,
+    cursor: str | None,
     name_prefix: str | None,
     tag: str | None,
-) -> list[Record]:
-    """Up to `limit` items with ids above `after`, in id order: a page costs its rows, not the
-    rows before it, and nothing counts the whole table."""
-    values = {"after": after, "name_prefix": name_prefix, "tag": tag}
-    statement = _list_statement(tuple(name for name in _LIST_FILTERS if values[name] is not None))
-    return await connection.fetch(statement.sql, *statement.args(**values, limit=limit))
+) -> tuple[list[Record], str | None]:
+    """Up to `limit` items after `cursor`, in id order (in name order with `name_prefix`), and
+    the next page's cursor (None on the last page). Raises BadCursor."""
+    by_name = name_prefix is not None
+    after = None if cursor is None else decode_cursor(cursor, by_name=by_name)
+    end = prefix_end(name_prefix) if by_name else None
+    statement = _list_statement(
+        by_name=by_name, tag=tag is not None, after=after is not None, end=end is not None
+    )
+    # One row more than the page tells whether another page follows, without a count.
+    values = {"name_prefix": name_prefix, "name_end": end, "after": after, "tag": tag}
+    rows = await connection.fetch(statement.sql, *statement.args(**values, limit=limit + 1))
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], encode_cursor(rows[limit - 1], by_name=by_name)
 
 
 async def create_item(connection: Connection, data: ItemCreate) -> Record:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -37,10 +38,8 @@ class User(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (
-        Index("ix_items_tags", "tags", postgresql_using="gin"),
-        Index("ix_items_name_prefix", "name", postgresql_using="spgist"),
-    )
+    # Prefix lists walk names in code point order (alembic 0003).
+    __table_args__ = (Index("ix_items_name_c", text('name COLLATE "C"')),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -52,6 +51,16 @@ class Item(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class ItemTag(Base):
+    """One row per tag of an item, kept by triggers on items (alembic 0003): a tag list is a
+    range of this primary key, in item order."""
+
+    __tablename__ = "item_tags"
+
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
 class IdempotencyKey(Base):

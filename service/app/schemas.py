@@ -9,6 +9,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from app.core.text import Tag, Text, line
 
 NAME_MAX_LENGTH = 100
+# A list's cursor: an id, or a name of up to 4 UTF-8 bytes a character in base64 and a mark.
+CURSOR_MAX_LENGTH = 1 + (4 * NAME_MAX_LENGTH * 4 + 2) // 3
 Name = Annotated[
     line(max_length=NAME_MAX_LENGTH, strip=True),
     Field(
@@ -92,8 +94,9 @@ class ItemPublic(BaseModel):
 class ItemsPublic(BaseModel):
     items: list[ItemPublic]
     limit: int
-    next_cursor: int | None = Field(
-        description="pass as `cursor` for the next page; null on the last page"
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page, with the same filters; null on the "
+        "last page"
     )
 
 

@@ -16,11 +16,25 @@ def database_name(url: str) -> str:
 
 def test_migrations_go_down_and_up_again(postgres, database_url):
     name = database_name(database_url)
-    assert postgres.psql(TABLES, name) == "alembic_version,idempotency_keys,items,users"
+    assert postgres.psql(TABLES, name) == "alembic_version,idempotency_keys,item_tags,items,users"
     downgrade(database_url, "base")
     assert postgres.psql(TABLES, name) == "alembic_version"
     upgrade(database_url)
     assert postgres.psql("SELECT version_num FROM alembic_version", name) == head_revision()
+
+
+def test_the_tag_table_is_filled_from_the_items_already_there(postgres, database_url):
+    name = database_name(database_url)
+    downgrade(database_url, "0002")
+    postgres.psql(
+        "INSERT INTO items (name, price, tags) VALUES ('a', 1, '{red,blue,red}'), ('b', 1, '{}')",
+        name,
+    )
+    upgrade(database_url)
+    tags = "SELECT string_agg(tag || ':' || item_id, ',' ORDER BY tag) FROM item_tags"
+    ids = postgres.psql("SELECT string_agg(id::text, ',' ORDER BY name) FROM items", name)
+    first = ids.split(",")[0]
+    assert postgres.psql(tags, name) == f"blue:{first},red:{first}"
 
 
 def test_two_migrators_at_once_both_succeed(postgres):

@@ -56,10 +56,9 @@ def _connect_args(settings: Settings) -> dict:
         "server_settings": {
             "application_name": "items-api",
             "statement_timeout": str(settings.DB_STATEMENT_TIMEOUT_MS),
-            # A prepared statement's generic plan cannot tell a rare tag or prefix from a
-            # common one and walks the primary key for both; planned for its values, a rare
-            # one takes its index (`make bench`, list_rare_tag_large). Planning a primary-key
-            # read costs the server a few microseconds.
+            # Every statement planned for its values, as tests/service/test_list_plans.py
+            # checks the list's plans: a generic plan estimates a filter without its value.
+            # Planning a primary-key read costs the server a few microseconds.
             "plan_cache_mode": "force_custom_plan",
         },
     }

@@ -6,10 +6,11 @@ import os
 from fastapi import FastAPI
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, make_asgi_app
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from prometheus_fastapi_instrumentator import metrics
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.problems import problem_response
+from app.middleware.request_metrics import RequestMetricsMiddleware
 
 METRICS_PATH = "/metrics"
 
@@ -64,19 +65,19 @@ def _forget_inprogress_gauge() -> None:
 
 def instrument(app: FastAPI, excluded_paths: list[str]) -> None:
     """Request count and latency by route template, method and status, and requests in
-    progress, recorded by prometheus-fastapi-instrumentator; metrics_app() serves them."""
+    progress: prometheus-fastapi-instrumentator's metrics, recorded by its middleware as
+    app.middleware.request_metrics trims it; metrics_app() serves them."""
     _forget_inprogress_gauge()
-    instrumentator = Instrumentator(
+    app.add_middleware(
+        RequestMetricsMiddleware,
         should_group_status_codes=False,
         should_ignore_untemplated=False,
         excluded_handlers=[f"^{path}$" for path in excluded_paths],
         should_instrument_requests_inprogress=True,
         inprogress_name=INPROGRESS_METRIC,
         inprogress_labels=True,
+        instrumentations=REQUEST_INSTRUMENTATIONS,
     )
-    for instrumentation in REQUEST_INSTRUMENTATIONS:
-        instrumentator.add(instrumentation)
-    instrumentator.instrument(app)
 
 
 def metrics_app() -> ASGIApp:

@@ -14,7 +14,14 @@ from app.api.deps import (
     unauthorized_user,
 )
 from app.core.text import Tag, line
-from app.schemas import NAME_MAX_LENGTH, ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
+from app.schemas import (
+    CURSOR_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    ItemCreate,
+    ItemPublic,
+    ItemsPublic,
+    ItemUpdate,
+)
 
 router = APIRouter(prefix="/items", tags=["items"])
 
@@ -51,37 +58,39 @@ def _not_found(item_id: int) -> HTTPException:
 
 @router.get(
     "",
-    description="Items in id order, a page at a time: pass the page's `next_cursor` as "
-    "`cursor` for the next one. There is no total count: counting every matching row would "
-    "cost the whole table on each call.",
+    description="Items a page at a time, in id order; with `name_prefix`, in name order "
+    "(by code point). Pass the page's `next_cursor` as `cursor` for the next one, with the "
+    "same filters. There is no total count: counting every matching row would cost the "
+    "whole table on each call.",
 )
 async def read_items(
     db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[
-        int | None,
-        Query(ge=0, le=2**63 - 1, description="`next_cursor` of the previous page"),
+        str | None,
+        Query(
+            min_length=1,
+            max_length=CURSOR_MAX_LENGTH,
+            description="`next_cursor` of the previous page",
+        ),
     ] = None,
     name_prefix: Annotated[
         line(max_length=NAME_MAX_LENGTH) | None, Query(description="names starting with it")
     ] = None,
     tag: Annotated[Tag | None, Query()] = None,
 ) -> ItemsPublic:
-    # One row more than the page tells whether another page follows, without a count.
-    rows = await db.read(
-        lambda connection: crud.list_items(
-            connection, limit=limit + 1, after=cursor, name_prefix=name_prefix, tag=tag
+    try:
+        rows, next_cursor = await db.read(
+            lambda connection: crud.list_items(
+                connection, limit=limit, cursor=cursor, name_prefix=name_prefix, tag=tag
+            )
         )
-    )
-    more = len(rows) > limit
+    except crud.BadCursor as bad:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(bad)) from None
     # One validation call for the page: pydantic-core walks the rows without a Python-level
     # call per item.
     return ItemsPublic.model_validate(
-        {
-            "items": [dict(row) for row in rows[:limit]],
-            "limit": limit,
-            "next_cursor": rows[limit - 1]["id"] if more else None,
-        }
+        {"items": [dict(row) for row in rows], "limit": limit, "next_cursor": next_cursor}
     )
 
 

@@ -71,6 +71,52 @@ def test_list_pages_filters_and_orders_stably(client, auth_headers):
     assert [item["name"] for item in small["items"]] == ["nut_1"]
 
 
+def pages_of(client, **params) -> list[list[str]]:
+    """The names on each page of a listing, following next_cursor to the end."""
+    pages = []
+    while True:
+        page = client.get("/api/v1/items", params=params).json()
+        pages.append([item["name"] for item in page["items"]])
+        if page["next_cursor"] is None:
+            return pages
+        params["cursor"] = page["next_cursor"]
+
+
+def test_a_prefix_list_pages_in_name_order(client, auth_headers):
+    for name in ("bolt-é", "bolt-b", "bolt-Z", "bolt-a", "bolts", "bolt-", "bolt-\U0010ffff"):
+        create(client, auth_headers, name=name)
+    # Code point order: "Z" before "a", "é" after every ASCII letter.
+    assert pages_of(client, name_prefix="bolt-", limit=2) == [
+        ["bolt-", "bolt-Z"], ["bolt-a", "bolt-b"], ["bolt-é", "bolt-\U0010ffff"]
+    ]  # fmt: skip
+    assert pages_of(client, name_prefix="bolt-\U0010ffff") == [["bolt-\U0010ffff"]]
+
+
+def test_a_tag_list_follows_every_write_of_the_tags(client, auth_headers):
+    first = create(client, auth_headers, name="first", tags=["red", "blue"])
+    second = create(client, auth_headers, name="second", tags=["red"])
+    assert pages_of(client, tag="red", limit=1) == [["first"], ["second"]]
+    client.patch(f"/api/v1/items/{first['id']}", json={"tags": ["blue"]}, headers=auth_headers)
+    assert pages_of(client, tag="red") == [["second"]]
+    assert pages_of(client, tag="blue") == [["first"]]
+    client.patch(f"/api/v1/items/{first['id']}", json={"price": "2.00"}, headers=auth_headers)
+    assert pages_of(client, tag="blue") == [["first"]]
+    client.delete(f"/api/v1/items/{second['id']}", headers=auth_headers)
+    assert pages_of(client, tag="red") == [[]]
+
+
+def test_a_cursor_from_another_listing_is_refused(client, auth_headers):
+    for index in range(3):
+        create(client, auth_headers, name=f"nail-{index}")
+    by_id = client.get("/api/v1/items", params={"limit": 1}).json()["next_cursor"]
+    by_name = client.get("/api/v1/items", params={"limit": 1, "name_prefix": "nail"}).json()
+    problem = assert_problem(
+        client.get("/api/v1/items", params={"cursor": by_id, "name_prefix": "nail"}), 422
+    )
+    assert "cursor" in problem["detail"]
+    assert_problem(client.get("/api/v1/items", params={"cursor": by_name["next_cursor"]}), 422)
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -78,6 +124,13 @@ def test_list_pages_filters_and_orders_stably(client, auth_headers):
         {"limit": 101},
         {"cursor": -1},
         {"cursor": "x"},
+        {"cursor": str(2**63)},
+        {"cursor": "١٢"},  # digits, but not ASCII ones
+        {"cursor": ""},
+        {"cursor": "n!!"},
+        {"cursor": "nAA", "name_prefix": "a"},  # a NUL: not text
+        {"cursor": "n/w", "name_prefix": "a"},  # not UTF-8
+        {"cursor": "n" + "A" * 600, "name_prefix": "a"},
         {"limit": "ten"},
         {"name_prefix": ""},
     ],

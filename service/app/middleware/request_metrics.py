@@ -1,0 +1,102 @@
+"""The instrumentator's request metrics with less work per request.
+
+prometheus-fastapi-instrumentator's middleware, per request, flattens the app's included
+routers and matches every route again to name the handler, and builds a Request, a Response,
+Headers and an Info holding them. Our instrumentations (app.core.metrics) read only the
+method, handler, status and duration. This subclass keeps the instrumentator's metrics, their
+labels, its exclusions and its in-progress gauge, and records them with: the routes flattened
+once; the template of a path without parameters remembered (one entry per such route); no
+Request or Response built.
+"""
+
+from timeit import default_timer
+
+from prometheus_fastapi_instrumentator import routing
+from prometheus_fastapi_instrumentator.metrics import Info
+from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
+    def __init__(self, app: ASGIApp, **options) -> None:
+        for unsupported in ("body_handlers", "async_instrumentations", "should_include_root_path"):
+            if options.get(unsupported):
+                raise ValueError(f"RequestMetricsMiddleware does not implement {unsupported}")
+        if options.get("should_round_latency_decimals") or options.get("should_respect_env_var"):
+            raise ValueError("RequestMetricsMiddleware records durations unrounded, always")
+        super().__init__(app, **options)
+        self._routes = None  # flattened at the first request, when the app's routes are final
+        self._static: dict[str, str] = {}
+        self._excluded: dict[str, bool] = {}
+
+    def _handler(self, scope: Scope) -> tuple[str, bool]:
+        """The route template serving this path (templated), or the path itself."""
+        path = scope["path"]
+        name = self._static.get(path)
+        if name is not None:
+            return name, True
+        if self._routes is None:
+            self._routes = routing._effective_routes(scope["app"].routes)
+        name = routing._get_route_name(scope, self._routes)
+        if name is None:
+            # Unmatched (a 404, or a trailing-slash redirect the library names by its path).
+            name = routing.get_route_name(HTTPConnection(scope), False)
+            return (name, True) if name else (path, False)
+        if name == path:
+            self._static[path] = name
+        return name, True
+
+    def _is_excluded(self, handler: str, is_templated: bool) -> bool:
+        if not is_templated:
+            return self._is_handler_excluded(handler, is_templated)
+        excluded = self._excluded.get(handler)
+        if excluded is None:
+            excluded = self._excluded[handler] = self._is_handler_excluded(handler, True)
+        return excluded
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = default_timer()
+        handler, is_templated = self._handler(scope)
+        if self._is_excluded(handler, is_templated):
+            return await self.app(scope, receive, send)
+        if not is_templated and self.should_group_untemplated:
+            handler = "none"
+        method = scope["method"]
+        inprogress = self.inprogress
+        if inprogress is not None:
+            if self.inprogress_labels:
+                inprogress = inprogress.labels(method, handler)
+            inprogress.inc()
+        status = 500
+        response_start = None
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_start
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_start = default_timer()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            end = default_timer()
+            if inprogress is not None:
+                inprogress.dec()
+            status_label = str(int(status))
+            if self.should_group_status_codes:
+                status_label = status_label[0] + "xx"
+            info = Info(
+                request=None,  # type: ignore[arg-type] - our instrumentations do not read it
+                response=None,
+                method=method,
+                modified_handler=handler,
+                modified_status=status_label,
+                modified_duration=max(end - start, 0.0),
+                modified_duration_without_streaming=max((response_start or start) - start, 0.0),
+            )
+            for instrumentation in self.instrumentations:
+                instrumentation(info)
