@@ -78,13 +78,7 @@ def table(found: list[Param] | None = None, values: dict | None = None) -> str:
     for param in found:
         if param.section != section:
             section = param.section
-            out += [
-                "",
-                f"### {section}",
-                "",
-                "| Name | Description | Value |",
-                "| --- | --- | --- |",
-            ]
+            out += ["", f"### {section}", "", *TABLE_HEAD]
         description = param.description.replace("|", r"\|")
         out.append(f"| `{param.path}` | {description} | {_cell(lookup(values, param.path))} |")
     return "\n".join(out).strip() + "\n"
