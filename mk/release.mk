@@ -1,4 +1,4 @@
-# The release path as operators run it (issue 17): push the image built by `make image`,
+# The release path as operators run it: push the image built by `make image`,
 # sign it and attach its SBOM, publish the chart as an OCI artifact, then `make deploy`
 # by digest. The registry and its credentials come from the environment:
 #   REGISTRY=ghcr.io/OWNER (or ACCOUNT.dkr.ecr.REGION.amazonaws.com, ...), REGISTRY_USER,
