@@ -132,17 +132,9 @@ annotations:
 {{- .Values.image.tag | default .Chart.AppVersion -}}
 {{- end -}}
 
-{{/* registry/repository:tag, or @digest when a digest is given (it wins over the tag). */}}
+{{/* The app image's reference (items-api.imageRef), its tag defaulting to appVersion. */}}
 {{- define "items-api.image" -}}
-{{- $repo := .Values.image.repository -}}
-{{- if .Values.image.registry -}}
-{{- $repo = printf "%s/%s" .Values.image.registry .Values.image.repository -}}
-{{- end -}}
-{{- if .Values.image.digest -}}
-{{- printf "%s@%s" $repo .Values.image.digest -}}
-{{- else -}}
-{{- printf "%s:%s" $repo (include "items-api.imageTag" .) -}}
-{{- end -}}
+{{- include "items-api.imageRef" (set (deepCopy .Values.image) "tag" (include "items-api.imageTag" .)) -}}
 {{- end -}}
 
 {{/* The Secret holding DATABASE_URL and JWT_SECRET: existingSecret, else the chart's own. */}}
