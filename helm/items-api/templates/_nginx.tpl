@@ -70,17 +70,12 @@ RATE_LIMIT_BURST: {{ $n.rateLimit.burst | quote }}
 {{- end -}}
 {{- end -}}
 
-{{/* registry/repository:tag, or @digest when a digest is given (it wins over the tag). */}}
-{{- define "items-api.nginx.image" -}}
-{{- include "items-api.imageRef" .Values.nginx.image -}}
-{{- end -}}
-
 {{/* The sidecar container: in front of gunicorn on loopback, probed on its own listeners. */}}
 {{- define "items-api.nginx.container" -}}
 {{- include "items-api.nginx.validate" . -}}
 {{- $n := .Values.nginx -}}
 - name: nginx
-  image: {{ include "items-api.nginx.image" . }}
+  image: {{ include "items-api.imageRef" .Values.nginx.image }}
   imagePullPolicy: {{ $n.image.pullPolicy }}
   command: ["nginx", "-c", "/etc/nginx/items-api/nginx.conf", "-e", "stderr", "-g", "daemon off;"]
   securityContext:
