@@ -15,7 +15,7 @@ from .helm import Helm, HelmFailed
 from .kube import Kube
 from .preflight import check_image, connect, prepare
 from .release import DEFAULT_COSIGN, DEFAULT_HELM, HELM_PLUGINS, Release
-from .signature import Trust, parse_image_ref, require_trust, verify
+from .signature import GITHUB_ISSUER, Trust, parse_image_ref, require_trust, verify
 from .values import Image, Rendered, parse_image, read_render
 from .verify import FailureWatch, check_health, failing_pods, recent_warnings, unfinished_jobs
 
@@ -44,8 +44,8 @@ class Options:
     def trust(self) -> Trust | None:
         if not (self.verify_key or self.verify_identity):
             return None
-        issuer = {"issuer": self.verify_issuer} if self.verify_issuer else {}
-        return Trust(self.cosign, self.verify_key, self.verify_identity, **issuer)
+        issuer = self.verify_issuer or GITHUB_ISSUER
+        return Trust(self.cosign, self.verify_key, self.verify_identity, issuer)
 
 
 def say(line: str) -> None:

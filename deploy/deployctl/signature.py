@@ -77,7 +77,7 @@ class Trust:
 
 
 def require_trust(trust: Trust | None, env: str) -> Trust:
-    if trust is None or not (trust.key or trust.identity):
+    if trust is None:
         raise DeployError(
             ExitCode.UNTRUSTED_IMAGE,
             f"no signer to verify the image against for {env}",
