@@ -131,8 +131,8 @@ DATABASE_UNAVAILABLE = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
+    # Refused and reset connections, and timeouts (TimeoutError is an OSError).
     OSError,
-    TimeoutError,
 )
 
 
