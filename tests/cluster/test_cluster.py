@@ -15,10 +15,6 @@ pytestmark = pytest.mark.cluster
 SMOKE_IMAGE = "localhost/items-api:dev"
 
 
-def wait_until(check, timeout: float, what: str):
-    return eventually(check, what, timeout=timeout, every=1)
-
-
 def test_node_is_ready_and_runs_the_pinned_version():
     node = kubectl_json("get", "node", "items-api-node")
     ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
@@ -30,10 +26,11 @@ def test_node_is_ready_and_runs_the_pinned_version():
 
 @pytest.mark.slow
 def test_metrics_api_reports_the_node():
-    nodes = wait_until(
+    nodes = eventually(
         lambda: json.loads(kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"))["items"],
-        90,
         "node metrics",
+        timeout=90,
+        every=1,
     )
     assert nodes[0]["metadata"]["name"] == "items-api-node"
 
