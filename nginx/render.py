@@ -25,10 +25,6 @@ PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 CHART_VALUES = REPO / "helm" / "items-api" / "values.yaml"
 
 
-def _chart_values() -> dict:
-    return yaml.safe_load(CHART_VALUES.read_text())
-
-
 def _on_off(flag: bool) -> str:
     return "on" if flag else "off"
 
@@ -72,7 +68,7 @@ def sidecar(chart: dict) -> dict[str, str]:
     }
 
 
-CHART = _chart_values()
+CHART = yaml.safe_load(CHART_VALUES.read_text())
 TUNING = tuning(CHART)
 
 PROFILES: dict[str, dict[str, str]] = {
