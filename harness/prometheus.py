@@ -8,7 +8,6 @@ the chart's rules in it, `make loadtest` records the run in it for the report's 
 import re
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ import httpx
 import yaml
 
 from harness.net import free_port, wait_for_http
+from harness.wait import WaitTimeout, eventually
 
 REPO = Path(__file__).resolve().parent.parent
 PROMETHEUS = REPO / ".tools" / "bin" / "prometheus"
@@ -123,13 +123,20 @@ def _scrape_config(metrics_url: str, labels: dict[str, str]) -> dict:
 
 
 def _wait_for_scrape(prometheus: Prometheus, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        targets = prometheus.get("targets")["activeTargets"]
+    targets: list[dict] = []
+
+    def failed() -> RuntimeError:
+        errors = [target["lastError"] for target in targets if target["lastError"]]
+        return RuntimeError("; ".join(errors) or f"no scrape within {timeout:g} s")
+
+    def scraped() -> bool:
+        targets[:] = prometheus.get("targets")["activeTargets"]
         health = {target["health"] for target in targets}
-        if "up" in health:
-            return
-        if "down" in health or time.monotonic() > deadline:
-            errors = [target["lastError"] for target in targets if target["lastError"]]
-            raise RuntimeError("; ".join(errors) or f"no scrape within {timeout:g} s")
-        time.sleep(0.2)
+        if "down" in health and "up" not in health:
+            raise failed()
+        return "up" in health
+
+    try:
+        eventually(scraped, "a first scrape", timeout=timeout, every=0.2)
+    except WaitTimeout:
+        raise failed() from None
