@@ -7,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.chart import render as render_module
 from tests.chart.render import (
+    CHART,
     NAMESPACE,
     RELEASE,
     REPO,
@@ -22,9 +22,7 @@ from tests.chart.render import (
     render_error,
     template,
 )
-from tests.chart.render import (
-    notes as render_notes,
-)
+from tests.chart.render import notes as render_notes
 
 MIGRATE = f"{RELEASE}-migrate"
 GATEWAY_API = ("--api-versions", "gateway.networking.k8s.io/v1/HTTPRoute")
@@ -67,7 +65,7 @@ def every_pod(docs):
 @pytest.mark.parametrize(
     "values",
     [SECRETS, env_values("dev"), env_values("production"),
-     ("-f", str(render_module.CHART / "ci" / "all-on-values.yaml"), *GATEWAY_API,
+     ("-f", str(CHART / "ci" / "all-on-values.yaml"), *GATEWAY_API,
       "--api-versions", "monitoring.coreos.com/v1")],
     ids=["defaults", "dev", "production", "all-on"],
 )  # fmt: skip
@@ -471,8 +469,6 @@ def test_httproute_sends_the_api_to_the_service_and_redirects_plain_http():
 
 
 def test_httproute_without_the_gateway_api_fails_naming_it():
-    from tests.chart.render import render_error
-
     error = render_error(*SECRETS, "--set", "httpRoute.enabled=true", "--set", HTTPS_LISTENER,
                          "--set", HTTP_LISTENER)  # fmt: skip
     assert "httpRoute.enabled" in error
@@ -490,8 +486,6 @@ def test_httproute_without_the_gateway_api_fails_naming_it():
     ids=["no-listener", "no-plain-http-listener-for-the-redirect", "path-type"],
 )  # fmt: skip
 def test_httproute_values_are_checked_by_the_schema(args, named):
-    from tests.chart.render import render_error
-
     error = render_error(*SECRETS, *GATEWAY_API, *args)
     assert "httpRoute" in error
     assert named in error
