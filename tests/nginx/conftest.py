@@ -5,7 +5,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from harness.net import free_port, wait_for_http
 from harness.postgres import PostgresServer
 from harness.service import ServiceProcess
+from harness.wait import eventually
 from nginx import render
 from tests.conftest import service_on_own_database
 
@@ -85,11 +85,12 @@ class NginxProcess:
         render.write(self.conf.parent, self.values)
         old = self.workers()
         self.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + timeout
-        while self.workers() & old:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"old nginx workers {self.workers() & old} did not exit")
-            time.sleep(0.05)
+        eventually(
+            lambda: not self.workers() & old,
+            "the old nginx workers exiting",
+            timeout=timeout,
+            every=0.05,
+        )
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
