@@ -75,18 +75,12 @@ class Helm:
     def status_args(self) -> list[str]:
         return ["status", self.release.name, *self._scope(), "--output", "json"]
 
-    def history_args(self) -> list[str]:
-        return ["history", self.release.name, *self._scope(), "--output", "json"]
-
     def rollback_args(self, revision: int | None) -> list[str]:
         target = [str(revision)] if revision else []
         return ["rollback", self.release.name, *target, *self._scope(), *self._wait()]
 
     def uninstall_args(self) -> list[str]:
         return ["uninstall", self.release.name, *self._scope(), *self._wait()]
-
-    def get_args(self, what: str) -> list[str]:
-        return ["get", what, self.release.name, *self._scope()]
 
     def run(self, args: list[str]) -> str:
         argv = [str(self.binary), *args]
