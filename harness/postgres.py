@@ -102,15 +102,6 @@ class PostgresServer:
         eventually(created, f"database {name} created", timeout=30, every=0.5)
         return self.url(name)
 
-    def wait_until_accepting(self, timeout: float = 30.0) -> None:
-        pg_isready = [str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)]
-        eventually(
-            lambda: subprocess.run(pg_isready, capture_output=True).returncode == 0,
-            f"PostgreSQL on port {self.port} accepting connections",
-            timeout=timeout,
-            every=0.1,
-        )
-
     def log_statements(self, database: str) -> None:
         """Log every statement of the sessions that connect to `database` from now on."""
         self.psql(f"ALTER DATABASE {database} SET log_statement = 'all'")
