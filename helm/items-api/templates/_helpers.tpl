@@ -406,7 +406,6 @@ the port the probes and the Service use. A YAML list of messages.
 {{- end }}
 {{- /* Every setting the chart may set, also those it sets only for some values. */ -}}
 {{- $probe := deepCopy .Values -}}
-{{- $_ := set $probe.config "trustedHosts" (list "probe") -}}
 {{- $_ := set $probe.workers "webConcurrency" 1 -}}
 {{- $probeCtx := dict "Values" $probe "Chart" .Chart "Release" .Release "Capabilities" .Capabilities "Template" .Template -}}
 {{- $env := concat (keys (include "items-api.ownConfigData" $probeCtx | fromYaml)) (keys (include "items-api.secretData" . | fromYaml)) | uniq | sortAlpha -}}
