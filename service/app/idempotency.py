@@ -8,6 +8,7 @@ CronJob and `make up` run it), after which the same key creates again.
 
 import hashlib
 import json
+from datetime import timedelta
 
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
@@ -67,7 +68,7 @@ async def replay(session: AsyncSession, user_id: int, key: str, fingerprint: str
 
 async def purge_expired(session: AsyncSession, retention_s: int) -> int:
     """Delete keys older than retention_s, a batch per transaction; the number deleted."""
-    cutoff = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, retention_s)
+    cutoff = func.now() - timedelta(seconds=retention_s)
     expired = (
         select(IdempotencyKey.id)
         .where(IdempotencyKey.created_at < cutoff)
