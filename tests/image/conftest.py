@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from harness.container import (  # noqa: F401 (REPO, WAIT_CEILING_S: for the tests)
+from harness.container import (
     HARDENED,
     IMAGE,
-    REPO,
-    WAIT_CEILING_S,
     Container,
     Engine,
     NoEngine,

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
+from harness.container import REPO
 from harness.net import free_port
-from tests.image.conftest import REPO
 
 
 def messages(result: subprocess.CompletedProcess, prefix: str) -> list[str]:

@@ -10,9 +10,10 @@ import pytest
 from app.core.config import Settings
 from app.core.workers import CpuBudget, plan_workers
 
+from harness.container import HARDENED, WAIT_CEILING_S
 from harness.wait import eventually
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.image.conftest import FIGURES, HARDENED, WAIT_CEILING_S, admin_token, baked_env
+from tests.image.conftest import FIGURES, admin_token, baked_env
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 

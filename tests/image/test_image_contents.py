@@ -6,7 +6,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from tests.image.conftest import FIGURES, HARDENED, baked_env
+from harness.container import HARDENED
+from tests.image.conftest import FIGURES, baked_env
 
 CA_BUNDLE_NAME = "ca-certificates.crt"
 # A whole PEM certificate or private key, not just its marker: TLS libraries hold the
