@@ -9,10 +9,11 @@ import httpx
 import pytest
 import yaml
 
+from harness.container import Engine
 from harness.net import free_port, wait_for_http
 from harness.wait import eventually
 from nginx import render
-from tests.image.conftest import Engine, engine  # noqa: F401 (the engine fixture)
+from tests.image.conftest import engine  # noqa: F401 (the engine fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX_VALUES = yaml.safe_load((REPO / "helm/items-api/values.yaml").read_text())["nginx"]
