@@ -19,7 +19,7 @@ def _database_url() -> str:
     return get_settings().DATABASE_URL.get_secret_value()
 
 
-async def _database_answers(url: str, timeout_s: float) -> None:
+async def _database_answers(timeout_s: float) -> None:
     from app.core.db import create_probe_engine, migration_revision
 
     engine = create_probe_engine(get_settings())
@@ -41,7 +41,7 @@ def wait_for_db(timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            asyncio.run(_database_answers(_database_url(), 2.0))
+            asyncio.run(_database_answers(2.0))
             click.echo("database is answering")
             return
         except Exception as error:
