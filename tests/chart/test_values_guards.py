@@ -317,3 +317,10 @@ def test_malformed_extra_env_vars_fail_the_schema(value, named):
 def test_production_still_renders_with_its_budget():
     annotations = one(render(*env_values("production")), "Deployment")["metadata"]["annotations"]
     assert annotations["items-api/connection-budget"] == "90"
+
+
+def test_a_memory_quantity_kubernetes_rejects_fails_the_schema_naming_it():
+    # Kubernetes takes k (decimal) and Ki (binary); a capital K alone is no suffix there.
+    error = render_error(*SECRETS, "--set", "resources.limits.memory=512K")
+    assert "at '/resources/limits/memory': '512K' does not match pattern" in error
+    one(render(*SECRETS, "--set", "resources.limits.memory=524288Ki"), "Deployment")

@@ -230,7 +230,7 @@ variable "resources" {
   validation {
     condition = alltrue([
       for memory in [var.resources.requests.memory, var.resources.limits.memory] :
-      can(regex("^([0-9]*\\.)?[0-9]+([EPTGMK]i?|[mk])?$", memory))
+      can(regex("^([0-9]*\\.)?[0-9]+([EPTGM]i?|Ki|[mk])?$", memory))
     ])
     error_message = "resources memory values must be quantities such as \"256Mi\" or \"1Gi\"."
   }
