@@ -31,9 +31,11 @@ def kubectl_json(*args: str) -> dict:
     return json.loads(kubectl(*args, "-o", "json"))
 
 
-def helm(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+def helm(
+    *args: str, timeout: float = 180, namespace: str = NAMESPACE
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(HELM), "--kubeconfig", str(KUBECONFIG), "--namespace", NAMESPACE, *args],
+        [str(HELM), "--kubeconfig", str(KUBECONFIG), "--namespace", namespace, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -73,8 +75,8 @@ def make(
     )
 
 
-def app_pods(selector: str = APP_SELECTOR) -> list[dict]:
-    return kubectl_json("-n", NAMESPACE, "get", "pods", "-l", selector)["items"]
+def app_pods(selector: str = APP_SELECTOR, namespace: str = NAMESPACE) -> list[dict]:
+    return kubectl_json("-n", namespace, "get", "pods", "-l", selector)["items"]
 
 
 def is_ready(pod: dict) -> bool:
