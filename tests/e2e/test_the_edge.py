@@ -5,13 +5,23 @@ admits gets through. Both sides: what must pass (probes, DNS, the migration hook
 monitoring namespace on the metrics port, the release's clients, the API server's proxy that
 `make deploy` verifies through) and what must not (any other pod, on any port)."""
 
+import base64
 import json
+import subprocess
 import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from .cluster import ROOT, app_pods, helm, is_ready, kubectl, kubectl_json, wait_for
+from .load import Load
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -201,3 +211,196 @@ def test_probes_dns_migrations_and_the_api_server_proxy_pass_the_policies(report
     assert egress["CoreDNS pod :53"] == "open"
     assert egress["CoreDNS pod :9153"] == "timeout"
     assert json.loads(readyz)["status"] == "ok"
+
+
+# -- the edge: Traefik (cluster/addons/traefik.yaml) in front, TLS from a CA made here --------
+
+INGRESS_HOST = "items-api.ingress.test"
+ROUTE_HOST = "items-api.route.test"
+TLS_SECRET = "items-api-edge-tls"
+
+
+def make_ca_and_certificate(directory: Path) -> tuple[Path, bytes, bytes]:
+    """A throwaway CA and a server certificate for both edge hosts: (ca.pem, cert, key)."""
+
+    def key():
+        return ec.generate_private_key(ec.SECP256R1())
+
+    now = datetime.now(UTC)
+    ca_key, server_key = key(), key()
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "items-api e2e edge CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, INGRESS_HOST)]))
+        .issuer_name(ca_name).public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName(INGRESS_HOST), x509.DNSName(ROUTE_HOST)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    ca_pem = directory / "ca.pem"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    key_pem = server_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    return ca_pem, server.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+@pytest.fixture(scope="module")
+def edge(release, tmp_path_factory) -> dict:
+    """The release behind Traefik as production runs it: the nginx sidecar, an Ingress and an
+    HTTPRoute (with its HTTP->HTTPS redirect route) on a Gateway of its own, one certificate."""
+    ca_pem, cert, key = make_ca_and_certificate(tmp_path_factory.mktemp("edge-ca"))
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": TLS_SECRET, "namespace": EDGE_NAMESPACE},
+        "data": {"tls.crt": base64.b64encode(cert).decode(),
+                 "tls.key": base64.b64encode(key).decode()},
+    }))  # fmt: skip
+    # Traefik maps a listener to the entry point on its port: web 8000, websecure 8443.
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "edge", "namespace": EDGE_NAMESPACE},
+        "spec": {"gatewayClassName": "traefik", "listeners": [
+            {"name": "http", "protocol": "HTTP", "port": 8000, "hostname": ROUTE_HOST},
+            {"name": "https", "protocol": "HTTPS", "port": 8443, "hostname": ROUTE_HOST,
+             "tls": {"mode": "Terminate",
+                     "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}]}},
+        ]},
+    }))  # fmt: skip
+    values = {
+        "nginx": {"enabled": True},
+        "ingress": {
+            "enabled": True,
+            "hosts": [{"host": INGRESS_HOST,
+                       "paths": [{"path": "/api", "pathType": "Prefix"}]}],
+            "tls": [{"secretName": TLS_SECRET, "hosts": [INGRESS_HOST]}],
+        },
+        "httpRoute": {
+            "enabled": True,
+            "parentRefs": [{"name": "edge", "sectionName": "https"}],
+            "hostnames": [ROUTE_HOST],
+            "httpsRedirect": {"enabled": True,
+                              "parentRefs": [{"name": "edge", "sectionName": "http"}]},
+        },
+    }  # fmt: skip
+    overlay = tmp_path_factory.mktemp("edge-values") / "edge.yaml"
+    overlay.write_text(yaml.safe_dump(values))
+    edge_helm(
+        "upgrade", RELEASE, str(CHART), "-f", str(E2E_VALUES), "-f", str(overlay),
+        "--set-json", "networkPolicy.extraIngress=[]", "--set", "replicaCount=1",
+        "--wait", "--timeout", "300s",
+    )  # fmt: skip
+    service = kubectl_json("-n", "traefik", "get", "service", "traefik")
+    return {"ip": service["spec"]["clusterIP"], "ca": ca_pem, "overlay": overlay}
+
+
+def curl(edge: dict, url: str, *args: str) -> tuple[int, str]:
+    """curl from the host to Traefik's Service, the host name resolved to it: (status, Location)."""
+    host = url.split("/")[2]
+    out = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--max-time", "5",
+         "--cacert", str(edge["ca"]), "--resolve", f"{host}:443:{edge['ip']}",
+         "--resolve", f"{host}:80:{edge['ip']}", *args, url],
+        capture_output=True, text=True, timeout=15, check=False,
+    ).stdout.split(" ", 1)  # fmt: skip
+    return int(out[0] or 0), out[1] if len(out) > 1 else ""
+
+
+def test_the_edge_serves_the_api_over_https_and_nothing_private(report, edge):
+    started = time.time()
+    outcome = {}
+    for host in (INGRESS_HOST, ROUTE_HOST):
+        outcome[host] = wait_for(
+            f"{host} to answer through Traefik",
+            lambda h=host: (s := curl(edge, f"https://{h}/api/v1/ping"))[0] == 200 and s,
+            timeout=60, every=2,
+        )  # fmt: skip
+    seen = {
+        f"{host} {path}": curl(edge, f"{scheme}://{host}{path}")
+        for host in (INGRESS_HOST, ROUTE_HOST)
+        for scheme, path in [("http", "/api/v1/ping"), ("https", "/metrics"),
+                             ("https", "/readyz"), ("https", "/docs"),
+                             ("https", "/openapi.json")]
+    }  # fmt: skip
+    report.record(
+        "edge 3 Traefik: the API over HTTPS (Ingress and HTTPRoute), nothing private",
+        started,
+        edge=f"Traefik (cluster/addons/traefik.yaml), Service traefik.traefik {edge['ip']}",
+        https_ping={host: status for host, (status, _) in outcome.items()},
+        responses={k: f"{s} {loc}".strip() for k, (s, loc) in seen.items()},
+    )
+    for host in (INGRESS_HOST, ROUTE_HOST):
+        status, location = seen[f"{host} /api/v1/ping"]
+        assert status in (301, 302, 307, 308), seen
+        assert location.startswith(f"https://{host}"), seen
+        for path in ("/metrics", "/readyz", "/docs", "/openapi.json"):
+            assert seen[f"{host} {path}"][0] == 404, (path, seen)
+
+
+def test_the_login_limit_holds_whatever_x_forwarded_for_a_client_sends(report, edge):
+    started = time.time()
+    statuses = [
+        curl(edge, f"https://{INGRESS_HOST}/api/v1/auth/token", "-X", "POST",
+             "-H", f"X-Forwarded-For: 203.0.113.{n}", "-d", "username=nobody&password=wrong")[0]
+        for n in range(30)
+    ]  # fmt: skip
+    report.record(
+        "edge 4 login limit through the edge, 30 logins with 30 X-Forwarded-For values",
+        started,
+        statuses=dict(Counter(statuses)),
+    )
+    assert 429 in statuses, statuses
+
+
+def test_a_rollout_through_the_edge_over_https_loses_no_request(report, edge):
+    """Two pods behind Traefik, load over HTTPS through the Ingress and the HTTPRoute at once,
+    while a changed pod template rolls both pods."""
+    started = time.time()
+    scale = ("-f", str(E2E_VALUES), "-f", str(edge["overlay"]),
+             "--set-json", "networkPolicy.extraIngress=[]", "--set", "replicaCount=2",
+             "--wait", "--timeout", "300s")  # fmt: skip
+    edge_helm("upgrade", RELEASE, str(CHART), *scale)
+    loads = {
+        host: Load(f"https://{edge['ip']}", headers={"Host": host}, verify=str(edge["ca"]),
+                   extensions={"sni_hostname": host})
+        for host in (INGRESS_HOST, ROUTE_HOST)
+    }  # fmt: skip
+    for load in loads.values():
+        load.__enter__()
+    try:
+        time.sleep(3)
+        rolled = time.monotonic()
+        edge_helm("upgrade", RELEASE, str(CHART), *scale,
+                  "--set-string", "podAnnotations.e2e/edge-rollout=1")  # fmt: skip
+        rollout_seconds = time.monotonic() - rolled
+        wait_for(
+            "the old pods to be gone",
+            lambda: (
+                len(pods := app_pods(SELECTOR, namespace=EDGE_NAMESPACE)) == 2
+                and all(is_ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods)
+            ),
+            timeout=120,
+        )
+        time.sleep(2)
+    finally:
+        for load in loads.values():
+            load.__exit__(None, None, None)
+    report.record(
+        "edge 5 zero-downtime rollout through Traefik over HTTPS (Ingress and HTTPRoute)",
+        started,
+        rollout_seconds=round(rollout_seconds, 1),
+        **{f"load via {host}": load.summary() for host, load in loads.items()},
+    )
+    for load in loads.values():
+        assert load.total > 50
+        assert load.failures == [], load.summary()
