@@ -9,6 +9,7 @@ the server closed while idle, just as a request was sent on it (a stopping worke
 idle connections), is retried once on a new connection; the request never reached the app.
 Such retries are counted (`resets_retried`), and a retry that fails counts as a failure."""
 
+import ssl
 import threading
 import time
 from collections import Counter
@@ -39,10 +40,10 @@ class Load:
     paths: tuple[str, ...] = PATHS
     outcomes: list[Outcome] = field(default_factory=list)
     resets_retried: int = 0
-    # Through an edge: its Host, TLS verification (a CA file) and, as httpx names it, the
-    # name to send in SNI when base_url holds an address.
+    # Through an edge: its Host, TLS verification (a context trusting its CA) and, as httpx
+    # names it, the name to send in SNI when base_url holds an address.
     headers: dict[str, str] = field(default_factory=lambda: dict(SERVICE_HOST))
-    verify: str | bool = True
+    verify: ssl.SSLContext | bool = True
     extensions: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

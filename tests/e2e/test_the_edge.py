@@ -7,6 +7,7 @@ monitoring namespace on the metrics port, the release's clients, the API server'
 
 import base64
 import json
+import ssl
 import subprocess
 import time
 from collections import Counter
@@ -370,8 +371,9 @@ def test_a_rollout_through_the_edge_over_https_loses_no_request(report, edge):
              "--set-json", "networkPolicy.extraIngress=[]", "--set", "replicaCount=2",
              "--wait", "--timeout", "300s")  # fmt: skip
     edge_helm("upgrade", RELEASE, str(CHART), *scale)
+    trust = ssl.create_default_context(cafile=edge["ca"])
     loads = {
-        host: Load(f"https://{edge['ip']}", headers={"Host": host}, verify=str(edge["ca"]),
+        host: Load(f"https://{edge['ip']}", headers={"Host": host}, verify=trust,
                    extensions={"sni_hostname": host})
         for host in (INGRESS_HOST, ROUTE_HOST)
     }  # fmt: skip
