@@ -24,7 +24,8 @@ from cryptography.x509.oid import NameOID
 from .cluster import ROOT, app_pods, helm, is_ready, kubectl, kubectl_json, wait_for
 from .load import Load
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+# The project's own cluster: its kube-network-policies enforces, its Traefik is the edge.
+pytestmark = [pytest.mark.slow, pytest.mark.lab, pytest.mark.timeout(900)]
 
 EDGE_NAMESPACE = "items-api-edge"
 RELEASE = "items-api"
