@@ -34,7 +34,8 @@ REGISTRY_PORT=${REGISTRY_PORT:-5443}
 REGISTRY_STATE=${REGISTRY_STATE:-$(dirname "$STATE")/registry}
 REGISTRY_CA=$REGISTRY_STATE/pki/ca.crt
 export PAUSE_IMAGE NETNS NODE_IP HOST_IP POD_CIDR CLUSTER_CIDR SERVICE_CIDR API_SERVICE_IP DNS_SERVICE_IP \
-  CLUSTER_DOMAIN NODE_NAME CGROUP_NAME REGISTRY_PORT REGISTRY_CA HOST_IP KUBERNETES_VERSION COREDNS_VERSION METRICS_SERVER_VERSION
+  CLUSTER_DOMAIN NODE_NAME CGROUP_NAME REGISTRY_PORT REGISTRY_CA HOST_IP KUBERNETES_VERSION COREDNS_VERSION METRICS_SERVER_VERSION \
+  KUBE_NETWORK_POLICIES_VERSION TRAEFIK_VERSION GATEWAY_API_VERSION
 
 log() { echo "cluster: $*" >&2; }
 # fail PART REASON: the one line a user sees when a part cannot start.
@@ -68,6 +69,12 @@ start() {
   mkdir -p "$cg" "$STATE/pids" "$STATE/logs"
   (
     echo "$BASHPID" >"$cg/cgroup.procs"
+    # Only stdio goes along: a daemon holding the caller's other files would hold, say, the
+    # lock a caller took around `make cluster-up` for as long as the cluster runs.
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null || true
+    done
     exec setsid nsenter --net="/run/netns/$NETNS" -- "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null
   ) &
   local pid=$!
@@ -104,7 +111,7 @@ last_error() {
 # render_file TEMPLATE: configs and manifests carry ${VARS} from this file, and only those
 # are filled in (perl is on every Debian; envsubst is not).
 render_file() {
-  perl -pe 's/\$\{(STATE|HOST_IP|REGISTRY_PORT|REGISTRY_CA|NETNS|NODE_IP|POD_CIDR|CLUSTER_CIDR|SERVICE_CIDR|DNS_SERVICE_IP|CLUSTER_DOMAIN|NODE_NAME|CGROUP_NAME|PAUSE_IMAGE|COREDNS_VERSION|METRICS_SERVER_VERSION)\}/$ENV{$1}/g' "$1"
+  perl -pe 's/\$\{(STATE|HOST_IP|REGISTRY_PORT|REGISTRY_CA|NETNS|NODE_IP|POD_CIDR|CLUSTER_CIDR|SERVICE_CIDR|DNS_SERVICE_IP|CLUSTER_DOMAIN|NODE_NAME|CGROUP_NAME|PAUSE_IMAGE|COREDNS_VERSION|METRICS_SERVER_VERSION|KUBE_NETWORK_POLICIES_VERSION|TRAEFIK_VERSION)\}/$ENV{$1}/g' "$1"
 }
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG" "$@"; }

@@ -5,7 +5,7 @@ CLUSTER_CACHE ?= $(HOME)/.cache/items-api/cluster
 KUBECTL := $(CLUSTER_CACHE)/kubernetes@$(KUBERNETES_VERSION)/kubectl
 CLUSTER_KUBECONFIG := $(CURDIR)/.local/cluster/admin.kubeconfig
 # What the cluster's parts run on, all from Debian; installed only when missing.
-CLUSTER_DEBS := etcd-server containerd runc containernetworking-plugins iptables conntrack \
+CLUSTER_DEBS := etcd-server containerd runc containernetworking-plugins iptables nftables conntrack \
   socat podman iproute2 openssl curl gcc libc6-dev
 # The app image under both its names (mk/image.mk), so either tag runs without a pull.
 CLUSTER_IMAGES ?= $(IMAGE_DEV) $(IMAGE)
@@ -17,13 +17,7 @@ LINT_TARGETS += lint-cluster
 
 .PHONY: cluster-deps cluster-build cluster-up cluster-down cluster-status cluster-images lint-cluster
 cluster-deps: ## Install the Debian packages the test cluster runs on, if missing
-	@missing=$$(for p in $(CLUSTER_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  [ "$$(id -u)" = 0 ] || { echo "cluster-deps: missing" $$missing "(run as root to install them)" >&2; exit 1; }; \
-	  echo "cluster-deps: installing" $$missing >&2; \
-	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
-	fi
+	@mk/apt-install $(CLUSTER_DEBS)
 
 cluster-build: cluster-deps ## Build the cluster's binaries and images at pinned versions (cached)
 	@cluster/build/build

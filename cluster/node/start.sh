@@ -57,7 +57,8 @@ start_node() {
   start containerd containerd --config "$STATE/containerd.toml"
   wait_for containerd 30 ctr --address "$STATE/containerd/containerd.sock" version
   import_images "pause@$KUBERNETES_VERSION" "coredns@$COREDNS_VERSION" \
-    "metrics-server@$METRICS_SERVER_VERSION"
+    "metrics-server@$METRICS_SERVER_VERSION" "kube-network-policies@$KUBE_NETWORK_POLICIES_VERSION" \
+    "traefik@$TRAEFIK_VERSION"
 
   start kubelet "$BIN/kubelet" --config "$STATE/kubelet.yaml" \
     --kubeconfig "$STATE/node.kubeconfig" --root-dir "$STATE/kubelet" \

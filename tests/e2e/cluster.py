@@ -41,9 +41,11 @@ def kubectl_json(*args: str) -> dict:
     return json.loads(kubectl(*args, "-o", "json"))
 
 
-def helm(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+def helm(
+    *args: str, timeout: float = 180, namespace: str = NAMESPACE
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(HELM), "--kubeconfig", str(KUBECONFIG), "--namespace", NAMESPACE, *args],
+        [str(HELM), "--kubeconfig", str(KUBECONFIG), "--namespace", namespace, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -83,8 +85,8 @@ def make(
     )
 
 
-def create_pull_secret() -> None:
-    """The registry's credentials in the release's namespace, as an operator hands a private
+def create_pull_secret(namespace: str = NAMESPACE) -> None:
+    """The registry's credentials in a release's namespace, as an operator hands a private
     GHCR or ECR repository's to a cluster (kubectl create secret docker-registry), sent on
     stdin so the password is on no command line."""
     registry = IMAGE_REF.split("/", 1)[0]
@@ -94,14 +96,14 @@ def create_pull_secret() -> None:
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "kubernetes.io/dockerconfigjson",
-        "metadata": {"name": PULL_SECRET, "namespace": NAMESPACE},
+        "metadata": {"name": PULL_SECRET, "namespace": namespace},
         "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
     }
     kubectl("apply", "-f", "-", stdin=json.dumps(secret))
 
 
-def app_pods(selector: str = APP_SELECTOR) -> list[dict]:
-    return kubectl_json("-n", NAMESPACE, "get", "pods", "-l", selector)["items"]
+def app_pods(selector: str = APP_SELECTOR, namespace: str = NAMESPACE) -> list[dict]:
+    return kubectl_json("-n", namespace, "get", "pods", "-l", selector)["items"]
 
 
 def is_ready(pod: dict) -> bool:

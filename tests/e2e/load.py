@@ -9,6 +9,7 @@ the server closed while idle, just as a request was sent on it (a stopping worke
 idle connections), is retried once on a new connection; the request never reached the app.
 Such retries are counted (`resets_retried`), and a retry that fails counts as a failure."""
 
+import ssl
 import threading
 import time
 from collections import Counter
@@ -39,6 +40,11 @@ class Load:
     paths: tuple[str, ...] = PATHS
     outcomes: list[Outcome] = field(default_factory=list)
     resets_retried: int = 0
+    # Through an edge: its Host, TLS verification (a context trusting its CA) and, as httpx
+    # names it, the name to send in SNI when base_url holds an address.
+    headers: dict[str, str] = field(default_factory=lambda: dict(SERVICE_HOST))
+    verify: ssl.SSLContext | bool = True
+    extensions: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -60,18 +66,20 @@ class Load:
         self.stopped = time.time()
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.base_url, headers=SERVICE_HOST, timeout=10) as client:
+        with httpx.Client(
+            base_url=self.base_url, headers=self.headers, timeout=10, verify=self.verify
+        ) as client:
             n = 0
             while not self._stop.is_set():
                 path = self.paths[n % len(self.paths)]
                 n += 1
                 try:
                     try:
-                        status = client.get(path).status_code
+                        status = client.get(path, extensions=self.extensions).status_code
                     except (httpx.ReadError, httpx.RemoteProtocolError):
                         with self._lock:
                             self.resets_retried += 1
-                        status = client.get(path).status_code
+                        status = client.get(path, extensions=self.extensions).status_code
                     outcome = Outcome(time.time(), status < 500, str(status))
                 except httpx.HTTPError as exc:
                     outcome = Outcome(time.time(), False, type(exc).__name__)

@@ -687,22 +687,6 @@ def test_availability_alert_resolves_after_recovery(report, prometheus, alert_ti
     )
 
 
-def test_network_policies_are_accepted_by_the_api_server(report):
-    """A bridge CNI does not enforce NetworkPolicy: what can be shown here is that the API
-    server accepts the chart's policies as they are (server-side dry run)."""
-    started = time.time()
-    policies = kubectl("-n", NAMESPACE, "get", "networkpolicy", "-o", "yaml")
-    accepted = kubectl("apply", "--dry-run=server", "-f", "-", stdin=policies)
-    names = [line.split()[0] for line in accepted.splitlines()]
-    report.record(
-        "9 NetworkPolicy (accepted, not enforced: bridge CNI)",
-        started,
-        accepted=names,
-        not_shown="enforcement (the bridge CNI ignores policies) and multi-node spread (one node)",
-    )
-    assert len(names) == 2, accepted
-
-
 def test_an_app_version_change_leaves_the_database_pod_alone(report):
     """The bundled PostgreSQL keeps its data in an emptyDir here (no volume provisioner): a
     deploy of a new app version must not replace its pod."""
