@@ -438,7 +438,18 @@ def oom_pod(name: str, env: dict[str, str], memory: str) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"e2e": "resources"}},
+        # The labels of the chart's migration pods: the database's NetworkPolicy admits
+        # them, and no Service sends them traffic.
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {
+                "e2e": "resources",
+                "app.kubernetes.io/name": RELEASE,
+                "app.kubernetes.io/instance": RELEASE,
+                "app.kubernetes.io/component": "migrations",
+            },
+        },
         "spec": {
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 5,
