@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from deployctl.signature import parse_image_ref
+
 from harness.kube import run_kubectl
 from harness.wait import eventually
 
@@ -89,7 +91,7 @@ def create_pull_secret(namespace: str = NAMESPACE) -> None:
     """The registry's credentials in a release's namespace, as an operator hands a private
     GHCR or ECR repository's to a cluster (kubectl create secret docker-registry), sent on
     stdin so the password is on no command line."""
-    registry = IMAGE_REF.split("/", 1)[0]
+    registry = parse_image_ref(IMAGE_REF).registry
     login = f"{os.environ['REGISTRY_USER']}:{os.environ['REGISTRY_PASSWORD']}"
     config = {"auths": {registry: {"auth": base64.b64encode(login.encode()).decode()}}}
     secret = {

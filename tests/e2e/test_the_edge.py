@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from deployctl.signature import parse_image_ref
 
 from .cluster import (
     IMAGE_REF,
@@ -47,12 +48,6 @@ E2E_VALUES = ROOT / "deploy" / "values" / "e2e.yaml"
 CLIENT_LABEL = {f"{RELEASE}-client": "true"}
 # The app as make e2e published it (mk/e2e.mk): by digest from the registry, pulled with the
 # Secret deploy/values/e2e.yaml names, which the namespace gets as an operator gives it.
-_REGISTRY, _, _NAME = IMAGE_REF.partition("/")
-BY_DIGEST = (
-    "--set-string", f"image.registry={_REGISTRY}",
-    "--set-string", f"image.repository={_NAME.partition('@')[0]}",
-    "--set-string", f"image.digest={_NAME.partition('@')[2]}",
-)  # fmt: skip
 
 # Run in a probe pod: a TCP connect to each target; a policy drops the SYN, so a denied
 # connection times out, while a reachable port that nothing serves would be refused.
@@ -73,7 +68,8 @@ print(json.dumps(out))
 
 def edge_helm(*args: str) -> None:
     """helm upgrade of the edge's release, always with the published image."""
-    run = helm(*args, *BY_DIGEST, namespace=EDGE_NAMESPACE, timeout=420)
+    by_digest = parse_image_ref(IMAGE_REF).values()
+    run = helm(*args, *by_digest, namespace=EDGE_NAMESPACE, timeout=420)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
