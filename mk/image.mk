@@ -26,9 +26,12 @@ BASE_ARCHIVE := $(IMAGE_CACHE)/debian-$(BASE_SUITE)-minbase-$(BASE_KEY).tar
 
 # What container/build-image reads: every image target builds through it.
 export BASE_IMAGE BASE_SUITE BASE_PACKAGES BASE_IMAGE_LOCAL BASE_ARCHIVE CA_BUNDLE
-# container/build-image NAME DOCKERFILE CONTEXT TAG...; installs an engine first where none is.
-BUILD_IMAGE = { container/engine >/dev/null 2>&1 || $(MAKE) --no-print-directory container-tools; } \
-  && container/build-image
+# container/build-image NAME DOCKERFILE CONTEXT TAG...; installs an engine first where none is,
+# and debootstrap where podman builds on the local base (podman alone may be there already:
+# make cluster-deps installs it).
+BUILD_IMAGE = { [ "$$(container/engine 2>/dev/null)" = docker ] \
+  || { container/engine >/dev/null 2>&1 && { [ -n "$(BASE_IMAGE)" ] || command -v debootstrap >/dev/null; }; } \
+  || $(MAKE) --no-print-directory container-tools; } && container/build-image
 
 # Evaluated once, on first use, so targets that never touch a container never probe one.
 CONTAINER_ENGINE = $(eval CONTAINER_ENGINE := $(shell container/engine 2>/dev/null))$(CONTAINER_ENGINE)
