@@ -409,7 +409,10 @@ def test_kubelet_restarts_the_container_and_the_service_keeps_answering(report, 
         status = pod["status"]["containerStatuses"][0]
         return status["restartCount"] > restarts and is_ready(pod) and status
 
-    with Load(service_url()) as load:
+    # A hung pod holds each keep-alive connection the Service gave it until the client's
+    # timeout: with Load's three, all can be pinned to it at once, and a
+    # second passes with no answer although the other replica answers all it is sent.
+    with Load(service_url(), workers=8) as load:
         time.sleep(3)
         disrupted = time.time()
         disrupt(victim)
