@@ -46,8 +46,6 @@ CHART = ROOT / "helm" / "items-api"
 E2E_VALUES = ROOT / "deploy" / "values" / "e2e.yaml"
 # Set by the chart (items-api.clientLabel): the pods a release admits to its API port.
 CLIENT_LABEL = {f"{RELEASE}-client": "true"}
-# The app as make e2e published it (mk/e2e.mk): by digest from the registry, pulled with the
-# Secret deploy/values/e2e.yaml names, which the namespace gets as an operator gives it.
 
 # Run in a probe pod: a TCP connect to each target; a policy drops the SYN, so a denied
 # connection times out, while a reachable port that nothing serves would be refused.
@@ -67,7 +65,9 @@ print(json.dumps(out))
 
 
 def edge_helm(*args: str) -> None:
-    """helm upgrade of the edge's release, always with the published image."""
+    """helm upgrade of the edge's release, always with the app as make e2e published it
+    (mk/e2e.mk): by digest from the registry, pulled with the Secret deploy/values/e2e.yaml
+    names, which the namespace gets as an operator gives it."""
     by_digest = parse_image_ref(IMAGE_REF).values()
     run = helm(*args, *by_digest, namespace=EDGE_NAMESPACE, timeout=420)
     assert run.returncode == 0, run.stdout + run.stderr
