@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.middleware.cors import CORSMiddleware
 
-from app.api.main import include_api
+from app.api.main import add_routes, include_api
 from app.api.routes import ops
 from app.core.config import PROBE_PATHS, Settings, get_settings
 from app.core.db import Database, create_engine, create_probe_engine
@@ -87,7 +88,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     include_api(app)
     # The router tries routes in order: probes come every few seconds, API requests far
     # more often, so these go after the API's.
-    app.include_router(ops.router)
+    add_routes(app, ops.router)
+    # FastAPI puts the routes of its own documents (/openapi.json, /docs) first. A request
+    # is matched against every route before its own, and these are rarely asked for.
+    app.router.routes.sort(key=lambda route: not isinstance(route, APIRoute | APIWebSocketRoute))
     # Inside the metrics middleware (added by instrument), so HEAD is counted as HEAD.
     app.add_middleware(HttpMethodsMiddleware, routes=app.router.routes)
     instrument(app, settings.METRICS_EXCLUDE_PATHS)

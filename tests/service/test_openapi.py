@@ -23,6 +23,20 @@ def operations(document: dict, prefix: str = "/api/v1/"):
                 yield f"{method.upper()} {path}", operation["responses"]
 
 
+def test_the_routes_are_declared_as_include_router_declares_them(document, monkeypatch):
+    """The app puts its routers' routes on its own router (app.api.main.add_routes) rather
+    than including the routers; every option of every operation must survive the copy."""
+    import app.api.main
+    import app.main
+
+    def include(app_, router, prefix="", responses=None):
+        app_.include_router(router, prefix=prefix, responses=responses)
+
+    monkeypatch.setattr(app.api.main, "add_routes", include)
+    monkeypatch.setattr(app.main, "add_routes", include)
+    assert app.main.create_app(make_settings(DATABASE_DOWN)).openapi() == document
+
+
 def test_every_error_is_a_problem_document(document):
     assert "Problem" in document["components"]["schemas"]
     for name, responses in operations(document, "/"):

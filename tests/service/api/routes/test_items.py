@@ -203,6 +203,19 @@ def test_every_write_needs_a_token(client, method, path, body):
     assert response.headers["www-authenticate"] == "Bearer"
 
 
+def test_a_dependency_override_on_the_app_reaches_the_api_routes(client):
+    """The API's routes are the app's own (app.api.main.add_routes), so an embedding app or its
+    tests can override a dependency on the app, as FastAPI documents: here, the token check."""
+    from app.api.deps import get_token_user_id
+
+    client.app.dependency_overrides[get_token_user_id] = lambda: 1  # the admin, the only user
+    try:
+        response = client.post("/api/v1/items", json=ITEM)
+    finally:
+        client.app.dependency_overrides.clear()
+    assert response.status_code == 201, response.text
+
+
 def test_idempotent_create_returns_first_result_and_creates_one_row(client, auth_headers):
     headers = {**auth_headers, "Idempotency-Key": "order-42"}
     first = client.post("/api/v1/items", json=ITEM, headers=headers)
