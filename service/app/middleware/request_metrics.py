@@ -1,12 +1,15 @@
 """The instrumentator's request metrics with less work per request.
 
-prometheus-fastapi-instrumentator's middleware, per request, flattens the app's included
-routers and matches every route again to name the handler, and builds a Request, a Response,
-Headers and an Info holding them. Our instrumentations (app.core.metrics) read only the
-method, handler, status and duration. This subclass keeps the instrumentator's metrics, their
-labels, its exclusions and its in-progress gauge, and records them with: the routes flattened
-once; the template of a path without parameters remembered (one entry per such route); no
-Request or Response built.
+prometheus-fastapi-instrumentator's middleware, per request, flattens the app's routers and
+matches every route again to name the handler, builds a Request, a Response, Headers and an
+Info holding them, and looks the in-progress gauge's child up through labels(), which
+validates, converts and locks on every call. Our instrumentations (app.core.metrics) read only
+the method, handler, status and duration. This subclass keeps its labels, its exclusions and
+its in-progress gauge, and records them with:
+- the routes flattened once, and matched once per request to name the handler;
+- the template of a path without parameters remembered (one entry per such route);
+- the in-progress gauge's child per method and handler kept in a dict;
+- no Request or Response built.
 """
 
 from timeit import default_timer
@@ -15,6 +18,7 @@ from prometheus_fastapi_instrumentator import routing
 from prometheus_fastapi_instrumentator.metrics import Info
 from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
 from starlette.requests import HTTPConnection
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -29,6 +33,7 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
         self._routes = None  # flattened at the first request, when the app's routes are final
         self._static: dict[str, str] = {}
         self._excluded: dict[str, bool] = {}
+        self._inprogress_children: dict[tuple[str, str], object] = {}
 
     def _handler(self, scope: Scope) -> tuple[str, bool]:
         """The route template serving this path (templated), or the path itself."""
@@ -38,7 +43,7 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
             return name, True
         if self._routes is None:
             self._routes = routing._effective_routes(scope["app"].routes)
-        name = routing._get_route_name(scope, self._routes)
+        name = self._template(scope)
         if name is None:
             # Unmatched (a 404, or a trailing-slash redirect the library names by its path).
             name = routing.get_route_name(HTTPConnection(scope), False)
@@ -46,6 +51,23 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
         if name == path:
             self._static[path] = name
         return name, True
+
+    def _template(self, scope: Scope) -> str | None:
+        """The library's route naming (a full match's path, else the first partial one's), over
+        the routes flattened once: its own flattens them again on every call."""
+        partial = None
+        for route in self._routes:
+            match, _ = route.matches(scope)
+            if match is Match.NONE:
+                continue
+            if isinstance(route, Mount):
+                name = routing._get_route_name(scope, [route])  # it recurses into mounts
+            else:
+                name = getattr(route, "path", None)
+            if name is not None and match is Match.FULL:
+                return name
+            partial = partial or name
+        return partial
 
     def _is_excluded(self, handler: str, is_templated: bool) -> bool:
         if not is_templated:
@@ -68,7 +90,10 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
         inprogress = self.inprogress
         if inprogress is not None:
             if self.inprogress_labels:
-                inprogress = inprogress.labels(method, handler)
+                inprogress = self._inprogress_children.get((method, handler))
+                if inprogress is None:
+                    inprogress = self.inprogress.labels(method, handler)
+                    self._inprogress_children[method, handler] = inprogress
             inprogress.inc()
         status = 500
         response_start = None
