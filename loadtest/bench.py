@@ -225,6 +225,7 @@ class Bench:
                         f"{nginx.url}/api/v1/ping",
                     )
                 reads = {"WRK_IDS": str(SEEDED_ITEMS)}
+                writes = {"WRK_TOKEN": self.stage.token(server.url)}
                 self.saturate(
                     "service_db_read",
                     "our GET /api/v1/items/{id} (full middleware)",
@@ -239,21 +240,12 @@ class Bench:
                     server,
                     server.url,
                     "write",
-                    {"WRK_TOKEN": self.stage.token(server.url)},
+                    writes,
                 )
                 self.lists(server, "")
                 self.tails = {
-                    str(connections): self.saturate(
-                        f"read_at_{connections}",
-                        "",
-                        server,
-                        server.url,
-                        "read",
-                        reads,
-                        connections=connections,
-                        record=False,
-                    )
-                    for connections in TAIL_CONNECTIONS
+                    "read": self.by_concurrency(server, "read", reads),
+                    "create": self.by_concurrency(server, "write", writes),
                 }
                 memory = server.memory()
                 self.figures["rss_mb_per_worker"] = figure(
@@ -272,6 +264,15 @@ class Bench:
                 )
         finally:
             budget.close()
+
+    def by_concurrency(self, server, mode: str, env: dict) -> dict[str, dict]:
+        return {
+            str(connections): self.saturate(
+                f"{mode}_at_{connections}", "", server, server.url, mode, env,
+                connections=connections, record=False,
+            )
+            for connections in TAIL_CONNECTIONS
+        }  # fmt: skip
 
     def lists(self, server, suffix: str) -> None:
         for name, (query, what) in LISTS.items():
@@ -496,14 +497,19 @@ class Bench:
             "round_trips": self.round_trip_counts,
             "list_scaling": self.list_scaling_table(),
             "tails": {
-                connections: {
-                    "p50_ms": case["latency_ms"]["p50"],
-                    "p99_ms": case["latency_ms"]["p99"],
-                    "p99_over_p50": round(case["latency_ms"]["p99"] / case["latency_ms"]["p50"], 2),
-                    "rps": round(case["rps"]),
-                    "cpu_us_per_request": case["cpu_us_per_request"],
+                request: {
+                    connections: {
+                        "p50_ms": case["latency_ms"]["p50"],
+                        "p99_ms": case["latency_ms"]["p99"],
+                        "p99_over_p50": round(
+                            case["latency_ms"]["p99"] / case["latency_ms"]["p50"], 2
+                        ),
+                        "rps": round(case["rps"]),
+                        "cpu_us_per_request": case["cpu_us_per_request"],
+                    }
+                    for connections, case in runs.items()
                 }
-                for connections, case in self.tails.items()
+                for request, runs in self.tails.items()
             },
             "tail_target": TAIL_TARGET,
             "pool_sizes": {

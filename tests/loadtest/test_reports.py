@@ -81,6 +81,10 @@ def test_the_benchmark_writes_ratios_memory_and_start_up(tmp_path):
     }  # fmt: skip
     assert report["list_scaling"]["rows"] == [1000, 5000]
     assert report["list_scaling"]["list_prefix"]["p50_ms"][1] > 0
+    for request in ("read", "create"):
+        assert list(report["tails"][request]) == ["8", "16", "32", "64"]
+        assert all(run["p99_over_p50"] >= 1 for run in report["tails"][request].values())
     markdown = (tmp_path / "bench.md").read_text()
-    for section in ("## Ratios", "## Round trips", "## Lists at 1,000 and 5,000 rows"):
+    for section in ("## Ratios", "## Round trips", "## Lists at 1,000 and 5,000 rows",
+                    "## Tails of POST /api/v1/items"):  # fmt: skip
         assert section in markdown
