@@ -32,8 +32,12 @@ def seed_items(postgres: PostgresServer, database: str, count: int, first: int =
         database=database,
     )
     # item_tags too (the triggers filled it): otherwise autovacuum's first pass over a
-    # million-row load runs during the measurement, beside PostgreSQL on the load core.
+    # million-row load runs during the measurement, beside PostgreSQL on the load core. Then
+    # the pages the load and the vacuum dirtied are written out (the checkpoint, and the
+    # kernel's writeback of them), before a measurement rather than during one.
     postgres.psql("VACUUM ANALYZE items, item_tags", database=database)
+    postgres.psql("CHECKPOINT", database=database)
+    os.sync()
 
 
 class Stage:
