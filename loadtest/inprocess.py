@@ -2,6 +2,7 @@
 ASGI app is called directly, one request at a time (what tuning the middleware moves).
 
     python -m loadtest.inprocess [--path /api/v1/ping] [--requests 20000] [--bare] [--profile]
+                                 [--metrics-in-memory]
 
 No database is needed for routes that do not use one. The figure is CPU time of this process
 (time.process_time), so a busy machine disturbs it less than a wall clock would.
@@ -18,7 +19,6 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="inprocess-"))
 os.environ.setdefault("ENVIRONMENT", "test")
 
 
@@ -69,7 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--bare", action="store_true", help="loadtest.benchapps:bare instead")
     parser.add_argument("--profile", action="store_true", help="cProfile's top 30 by own time")
+    parser.add_argument(
+        "--metrics-in-memory",
+        action="store_true",
+        help="prometheus_client's in-memory values, not the multiprocess files the server writes",
+    )
     args = parser.parse_args(argv)
+    # prometheus_client picks its value class from this variable when first imported.
+    if args.metrics_in_memory:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    else:
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="inprocess-"))
     if args.bare:
         from loadtest.benchapps import bare as app
     else:
