@@ -27,6 +27,9 @@ class Outcome:
     at: float
     ok: bool
     what: str
+    # For a failed answer: the path and who gave it (the app answers problem+json, an edge
+    # or proxy its own text), so a report tells a dropped request's source.
+    detail: str = ""
 
 
 @dataclass
@@ -75,18 +78,32 @@ class Load:
                 n += 1
                 try:
                     try:
-                        status = client.get(path, extensions=self.extensions).status_code
+                        response = client.get(path, extensions=self.extensions)
                     except (httpx.ReadError, httpx.RemoteProtocolError):
                         with self._lock:
                             self.resets_retried += 1
-                        status = client.get(path, extensions=self.extensions).status_code
-                    outcome = Outcome(time.time(), status < 500, str(status))
+                        response = client.get(path, extensions=self.extensions)
+                    outcome = self._outcome(path, response)
                 except httpx.HTTPError as exc:
-                    outcome = Outcome(time.time(), False, type(exc).__name__)
+                    outcome = Outcome(time.time(), False, type(exc).__name__, f"{path}: {exc}")
                 with self._lock:
                     self.outcomes.append(outcome)
                 if self.pause:
                     self._stop.wait(self.pause)
+
+    @staticmethod
+    def _outcome(path: str, response: httpx.Response) -> Outcome:
+        status = response.status_code
+        if status < 500:
+            return Outcome(time.time(), True, str(status))
+        server = response.headers.get("server", "-")
+        kind = response.headers.get("content-type", "-")
+        return Outcome(
+            time.time(),
+            False,
+            str(status),
+            f"{path}: server {server}, {kind}, {response.text[:120]!r}",
+        )
 
     @property
     def total(self) -> int:
@@ -104,4 +121,5 @@ class Load:
             "requests_per_s": round(self.total / seconds, 1),
             "failures_by_kind": dict(Counter(o.what for o in self.failures)),
             "resets_retried": self.resets_retried,
+            "first_failures": [f"{o.at:.1f} {o.what} {o.detail}" for o in self.failures[:3]],
         }

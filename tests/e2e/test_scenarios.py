@@ -419,7 +419,9 @@ def test_kubelet_restarts_the_container_and_the_service_keeps_answering(report, 
         status = wait_for("the kubelet to restart the container", restarted, timeout=150)
         ready_again = time.time()
         time.sleep(3)
-    last = status["lastState"]["terminated"]
+    # The kubelet may report a restarted container with an empty lastState
+    # (kubernetes/kubernetes#101044); the restart count is what proves the restart.
+    last = status["lastState"].get("terminated")
     per_second = {}
     for o in load.outcomes:
         per_second.setdefault(int(o.at), []).append(o.ok)
@@ -428,7 +430,7 @@ def test_kubelet_restarts_the_container_and_the_service_keeps_answering(report, 
         f"4 self-healing: {how}",
         started,
         pod=name,
-        last_state=f"exit {last['exitCode']} ({last['reason']})",
+        last_state=f"exit {last['exitCode']} ({last['reason']})" if last else "not reported",
         ready_again_after_s=round(ready_again - disrupted, 1),
         seconds_without_any_answer=len(silent_seconds),
         load=load.summary(),
