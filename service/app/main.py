@@ -78,6 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs" if settings.ENVIRONMENT != "production" else None,
         redoc_url=None,
+        # The service reports through Prometheus (app.core.metrics) and its JSON access log,
+        # and ships no OpenTelemetry SDK: FastAPI's native telemetry would only look the
+        # global providers up again on every request to find them unconfigured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.shutting_down = False

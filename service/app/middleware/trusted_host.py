@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.core.problems import problem_response
 
 _PORT = re.compile(r":[0-9]{1,5}")
+ACCEPTED_KEPT = 64
 
 
 def host_name(header: str) -> str | None:
@@ -54,12 +55,19 @@ class TrustedHostMiddleware:
         self.app = app
         self.trusted = TrustedHosts(hosts)
         self.exempt_paths = frozenset(exempt_paths)
+        # Host header values already accepted: clients send the same few on every request.
+        # Only accepted ones are kept, and at most ACCEPTED_KEPT, since a client picks them.
+        self._accepted: set[bytes] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in self.exempt_paths:
             return await self.app(scope, receive, send)
         header = next((value for name, value in scope["headers"] if name == b"host"), b"")
+        if header in self._accepted:
+            return await self.app(scope, receive, send)
         if host_name(header.decode("latin-1")) in self.trusted:
+            if len(self._accepted) < ACCEPTED_KEPT:
+                self._accepted.add(header)
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
             # Closing before accepting makes the server refuse the upgrade (403).
