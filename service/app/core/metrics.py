@@ -9,6 +9,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_fastapi_instrumentator.metrics import Info
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core.metric_children import ChildrenByLabels
 from app.core.problems import problem_response
 from app.middleware.request_metrics import RequestMetricsMiddleware
 
@@ -21,8 +22,8 @@ INPROGRESS_METRIC = "http_requests_inprogress"
 # What the recording rules and the dashboard read (observability/): nothing more, since in
 # multiprocess mode every sample written is a locked write to a memory-mapped file. The
 # instrumentator's own `metrics.requests()` and `metrics.latency()` with their defaults, as
-# one instrumentation (its extension point) that looks each label set's children up in a dict:
-# theirs call labels() per request, which validates, converts and locks each time.
+# one instrumentation (its extension point) that looks each label set's children up in a dict
+# (app.core.metric_children) where theirs call labels() per request.
 REQUEST_LABELS = ("handler", "method", "status")
 REQUESTS_TOTAL = Counter(
     "http_requests_total", "Total number of requests by method, status and handler.", REQUEST_LABELS
@@ -33,19 +34,13 @@ REQUEST_DURATION = Histogram(
     REQUEST_LABELS,
     buckets=LATENCY_BUCKETS,
 )
-_request_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+_request_children = ChildrenByLabels(REQUESTS_TOTAL, REQUEST_DURATION)
 
 
 def record_request(info: Info) -> None:
-    labels = (info.modified_handler, info.method, info.modified_status)
-    children = _request_children.get(labels)
-    if children is None:
-        children = _request_children[labels] = (
-            REQUESTS_TOTAL.labels(*labels),
-            REQUEST_DURATION.labels(*labels),
-        )
-    children[0].inc()
-    children[1].observe(info.modified_duration)
+    total, duration = _request_children(info.modified_handler, info.method, info.modified_status)
+    total.inc()
+    duration.observe(info.modified_duration)
 
 
 REQUEST_INSTRUMENTATIONS = [record_request]

@@ -8,6 +8,8 @@ the method, handler, status and duration. This subclass keeps its labels, its ex
 its in-progress gauge, and records them with:
 - the routes flattened once, and matched once per request to name the handler;
 - the template of a path without parameters remembered (one entry per such route);
+- a trailing-slash redirect named by the template of the route it redirects to (the library
+  names it by its path, one label set per path a client makes up);
 - the in-progress gauge's child per method and handler kept in a dict;
 - no Request or Response built.
 """
@@ -17,9 +19,10 @@ from timeit import default_timer
 from prometheus_fastapi_instrumentator import routing
 from prometheus_fastapi_instrumentator.metrics import Info
 from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
-from starlette.requests import HTTPConnection
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.metric_children import ChildrenByLabels
 
 
 class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
@@ -33,7 +36,9 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
         self._routes = None  # flattened at the first request, when the app's routes are final
         self._static: dict[str, str] = {}
         self._excluded: dict[str, bool] = {}
-        self._inprogress_children: dict[tuple[str, str], object] = {}
+        self._inprogress_children = (
+            ChildrenByLabels(self.inprogress) if self.inprogress is not None else None
+        )
 
     def _handler(self, scope: Scope) -> tuple[str, bool]:
         """The route template serving this path (templated), or the path itself."""
@@ -45,8 +50,7 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
             self._routes = routing._effective_routes(scope["app"].routes)
         name = self._template(scope)
         if name is None:
-            # Unmatched (a 404, or a trailing-slash redirect the library names by its path).
-            name = routing.get_route_name(HTTPConnection(scope), False)
+            name = self._redirect_template(scope)
             return (name, True) if name else (path, False)
         if name == path:
             self._static[path] = name
@@ -69,6 +73,18 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
             partial = partial or name
         return partial
 
+    def _redirect_template(self, scope: Scope) -> str | None:
+        """For a path the router answers with a redirect to its trailing slash toggled, the
+        template of the route it redirects to. The library names such a request by its own
+        path, so `/api/v1/items/1/`, `/api/v1/items/2/`... would each be a new label set."""
+        if not getattr(scope["app"].router, "redirect_slashes", False):
+            return None
+        path = scope["path"]
+        toggled = path[:-1] if path.endswith("/") else path + "/"
+        if not toggled or toggled == path:
+            return None
+        return self._template({**scope, "path": toggled})
+
     def _is_excluded(self, handler: str, is_templated: bool) -> bool:
         if not is_templated:
             return self._is_handler_excluded(handler, is_templated)
@@ -90,10 +106,7 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
         inprogress = self.inprogress
         if inprogress is not None:
             if self.inprogress_labels:
-                inprogress = self._inprogress_children.get((method, handler))
-                if inprogress is None:
-                    inprogress = self.inprogress.labels(method, handler)
-                    self._inprogress_children[method, handler] = inprogress
+                (inprogress,) = self._inprogress_children(method, handler)
             inprogress.inc()
         status = 500
         response_start = None

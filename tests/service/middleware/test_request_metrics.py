@@ -52,16 +52,20 @@ def test_requests_are_named_by_their_route_template():
                 for method, path in [
                     ("GET", "/things/1"), ("GET", "/things/2"), ("GET", "/things/x"),
                     ("POST", "/things/1"), ("GET", "/nowhere"), ("GET", "/healthz"),
+                    ("GET", "/things/1/"), ("GET", "/things/2/"),
                 ]
             ]  # fmt: skip
 
-    assert asyncio.run(requests()) == [200, 200, 422, 405, 404, 200]
+    assert asyncio.run(requests()) == [200, 200, 422, 405, 404, 200, 307, 307]
     assert seen == [
         ("GET", "/things/{thing_id}", "200"),
         ("GET", "/things/{thing_id}", "200"),
         ("GET", "/things/{thing_id}", "422"),
         ("POST", "/things/{thing_id}", "405"),
         ("GET", "none", "404"),
+        # Redirects to the route without the slash: its template, not one label set per id.
+        ("GET", "/things/{thing_id}", "307"),
+        ("GET", "/things/{thing_id}", "307"),
     ]
 
 
