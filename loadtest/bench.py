@@ -1,8 +1,11 @@
 """The benchmark: what each layer of our stack costs, side by side, in one run.
 
-Every server runs as one uvicorn worker under gunicorn inside the same 1-CPU CFS quota
+Every server runs as one uvicorn worker under gunicorn inside a 1-CPU CFS quota
 (loadtest/budget.py); wrk saturates each in turn with the same connections and duration.
-The ratios the issue sets targets for are computed from the same run:
+The ratios the issue sets targets for are computed from the same run, from cases measured in
+alternation: every server they compare is up at once, each in a budget of its own, and the
+cases take turns for --rounds rounds; each case keeps its median round. A slow phase of a
+shared machine then costs every case one round, instead of deciding one ratio.
 
     middleware_vs_bare_fastapi  our /api/v1/ping (request id, access log, metrics)
                                 vs. a FastAPI app with only that route
@@ -19,7 +22,8 @@ Beside the cases: the PostgreSQL round trips of each request kind (from the serv
 statement log), the list at 1,000 rows and at --list-rows rows, the read's tail at several
 concurrencies, and the read at several pool sizes.
 
-    python -m loadtest.bench [--seconds 5] [--list-rows 1000000] [--out loadtest/reports]
+    python -m loadtest.bench [--seconds 5] [--rounds 5] [--list-rows 1000000]
+                             [--out loadtest/reports]
 """
 
 import argparse
@@ -183,65 +187,80 @@ class Bench:
         return budget
 
     def references(self) -> None:
+        """The most the server stack itself can do: no target compares with it."""
+        budget = self.budget("minimal_asgi")
+        try:
+            with reference_app(
+                "minimal_asgi", "minimal", free_port(), budget, self.stage.database_url
+            ) as server:
+                self.saturate(
+                    "minimal_asgi", "bare ASGI callable, same JSON", server,
+                    server.url + "/api/v1/ping",
+                )  # fmt: skip
+        finally:
+            budget.close()
+
+    def alternated(self) -> None:
+        """The two sides of every ratio, and the ping with the access log or the request
+        metrics off for it (where the middleware's cost goes: a pointer, not a target)."""
         url = self.stage.database_url
         token = self.stage.token_for_admin(service_env(url)["JWT_SECRET"])
-        env = {"WRK_IDS": str(SEEDED_ITEMS), "WRK_TOKEN": token}
-        for name, app, path, mode, what in [
-            ("minimal_asgi", "minimal", "/api/v1/ping", "get", "bare ASGI callable, same JSON"),
-            ("bare_fastapi", "bare", "/api/v1/ping", "get", "FastAPI, one route, no middleware"),
-            (
-                "raw_asyncpg_db_read",
-                "raw_db",
-                "",
-                "read",
-                "FastAPI + raw asyncpg pool, GET /api/v1/items/{id}",
-            ),
-            (
-                "raw_asyncpg_create",
-                "raw_db",
-                "",
-                "write",
-                "FastAPI + raw asyncpg pool, POST /api/v1/items (token's user, INSERT)",
-            ),
-        ]:
-            budget = self.budget(name)
-            try:
-                with reference_app(name, app, free_port(), budget, url) as server:
-                    self.saturate(name, what, server, server.url + path, mode, env)
-            finally:
-                budget.close()
+        raw_env = {"WRK_IDS": str(SEEDED_ITEMS), "WRK_TOKEN": token}
+        off = ",".join((*PROBE_PATHS, "/api/v1/ping"))
+        with contextlib.ExitStack() as stack:
+
+            def up(label: str, start) -> Server:
+                budget = self.budget(label)
+                stack.callback(budget.close)
+                return stack.enter_context(start(budget))
+
+            def ours(label: str, **env) -> Server:
+                return up(label, lambda b: gunicorn_service(free_port(), 1, url, b, **env))
+
+            bare = up("bare", lambda b: reference_app("bare", "bare", free_port(), b, url))
+            raw = up("raw-db", lambda b: reference_app("raw_db", "raw_db", free_port(), b, url))
+            service = ours("service")
+            no_log = ours("no-log", ACCESS_LOG_EXCLUDE_PATHS=off)
+            no_metrics = ours("no-metrics", METRICS_EXCLUDE_PATHS=off)
+            neither = ours("neither", ACCESS_LOG_EXCLUDE_PATHS=off, METRICS_EXCLUDE_PATHS=off)
+            nginx = stack.enter_context(Nginx(f"127.0.0.1:{service.port}", self.stage.tmp))
+            reads = {"WRK_IDS": str(SEEDED_ITEMS)}
+            writes = {"WRK_TOKEN": self.stage.token(service.url)}
+            ping = "/api/v1/ping"
+            cases = [
+                ("bare_fastapi", "FastAPI, one route, no middleware", bare, bare.url + ping),
+                ("service_direct", "our /api/v1/ping, full middleware", service,
+                 service.url + ping),
+                ("service_nginx", "the same through nginx (1 worker)", service, nginx.url + ping),
+                ("service_no_access_log", "ping, access log off for it", no_log,
+                 no_log.url + ping),
+                ("service_no_metrics", "ping, request metrics off for it", no_metrics,
+                 no_metrics.url + ping),
+                ("service_no_log_no_metrics", "ping, both off", neither, neither.url + ping),
+                ("raw_asyncpg_db_read", "FastAPI + raw asyncpg pool, GET /api/v1/items/{id}",
+                 raw, raw.url, "read", raw_env),
+                ("service_db_read", "our GET /api/v1/items/{id} (full middleware)", service,
+                 service.url, "read", reads),
+                ("raw_asyncpg_create",
+                 "FastAPI + raw asyncpg pool, POST /api/v1/items (token's user, INSERT)",
+                 raw, raw.url, "write", raw_env),
+                ("service_create", "our POST /api/v1/items (token, unique names)", service,
+                 service.url, "write", writes),
+            ]  # fmt: skip
+            runs: dict[str, list[dict]] = {case[0]: [] for case in cases}
+            for _ in range(self.args.rounds):
+                for name, what, server, *target in cases:
+                    runs[name].append(self.saturate(name, what, server, *target, record=False))
+        for name, rounds in runs.items():
+            median = sorted(rounds, key=lambda run: run["rps"])[(len(rounds) - 1) // 2]
+            self.cases[name] = {**median, "rounds_rps": [round(run["rps"]) for run in rounds]}
 
     def service(self) -> None:
         budget = self.budget("service")
         try:
             with gunicorn_service(free_port(), 1, self.stage.database_url, budget) as server:
-                ping = f"{server.url}/api/v1/ping"
-                self.saturate("service_direct", "our /api/v1/ping, full middleware", server, ping)
-                with Nginx(f"127.0.0.1:{server.port}", self.stage.tmp) as nginx:
-                    self.saturate(
-                        "service_nginx",
-                        "the same through nginx (1 worker)",
-                        server,
-                        f"{nginx.url}/api/v1/ping",
-                    )
                 reads = {"WRK_IDS": str(SEEDED_ITEMS)}
                 writes = {"WRK_TOKEN": self.stage.token(server.url)}
-                self.saturate(
-                    "service_db_read",
-                    "our GET /api/v1/items/{id} (full middleware)",
-                    server,
-                    server.url,
-                    "read",
-                    reads,
-                )
-                self.saturate(
-                    "service_create",
-                    "our POST /api/v1/items (token, unique names)",
-                    server,
-                    server.url,
-                    "write",
-                    writes,
-                )
                 self.lists(server, "")
                 self.tails = {
                     "read": self.by_concurrency(server, "read", reads),
@@ -346,28 +365,6 @@ class Bench:
             budget.close()
             postgres.psql("ALTER DATABASE items RESET log_statement")
 
-    def attribution(self) -> None:
-        """Where the middleware cost goes: our ping again with one layer switched off for
-        that path by the service's own settings. Not a target, a pointer for tuning."""
-        probes = ",".join(PROBE_PATHS)
-        for name, what, env in [
-            ("service_no_access_log", "ping, access log off for it",
-             {"ACCESS_LOG_EXCLUDE_PATHS": f"{probes},/api/v1/ping"}),
-            ("service_no_metrics", "ping, request metrics off for it",
-             {"METRICS_EXCLUDE_PATHS": f"{probes},/api/v1/ping"}),
-            ("service_no_log_no_metrics", "ping, both off",
-             {"ACCESS_LOG_EXCLUDE_PATHS": f"{probes},/api/v1/ping",
-              "METRICS_EXCLUDE_PATHS": f"{probes},/api/v1/ping"}),
-        ]:  # fmt: skip
-            budget = self.budget("attribution")
-            try:
-                with gunicorn_service(
-                    free_port(), 1, self.stage.database_url, budget, **env
-                ) as server:
-                    self.saturate(name, what, server, f"{server.url}/api/v1/ping")
-            finally:
-                budget.close()
-
     def start_to_ready(self) -> None:
         """Process start to /readyz 200 under the 1-CPU budget, median of three starts."""
         timings = []
@@ -443,9 +440,9 @@ class Bench:
         load_before = load_average()
         self.round_trips()
         self.references()
+        self.alternated()
         self.service()
         self.pool_sizes()
-        self.attribution()
         self.start_to_ready()
         self.list_scaling()
         c = self.cases
@@ -479,6 +476,9 @@ class Bench:
                 f"Saturation: wrk, 1 thread, {CONNECTIONS} keep-alive connections, "
                 f"{self.args.seconds:g} s after a 1 s warm-up; wrk, PostgreSQL and nginx run "
                 "outside the budget in a high-share cgroup.",
+                "The cases the ratios compare (and the ping's attribution cases): every server "
+                f"up at once, each in its own budget, measured in turn for {self.args.rounds} "
+                "rounds; each case shows its median round, `rounds` lists every round's req/s.",
                 "nginx: the project's rendering (local profile) with 1 worker process, as the "
                 "sidecar runs; its per-client rate limit raised, since wrk is a single client.",
                 "Worker recycling off (MAX_REQUESTS=0) so no restart lands inside a run.",
@@ -558,6 +558,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5, help="saturation run per case")
     parser.add_argument("--out", type=Path, default=REPORTS, help="folder for the reports")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="turns of the cases the ratios compare"
+    )
     parser.add_argument(
         "--no-image", dest="image", action="store_false", help=f"skip timing {IMAGE}"
     )

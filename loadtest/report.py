@@ -178,12 +178,23 @@ def bench_markdown(results: dict) -> str:
         "## Saturation (wrk)",
         "",
         *_table(
-            ["case", "what", "req/s", "CPU us/req", "p50 ms", "p99 ms", "errors", "sessions"],
+            [
+                "case",
+                "what",
+                "req/s",
+                "rounds",
+                "CPU us/req",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "sessions",
+            ],
             [
                 [
                     name,
                     case["what"],
                     f"{case['rps']:.0f}",
+                    " / ".join(str(rps) for rps in case.get("rounds_rps", ())) or "-",
                     case.get("cpu_us_per_request", "-"),
                     _ms(case["latency_ms"]["p50"]),
                     _ms(case["latency_ms"]["p99"]),
@@ -195,7 +206,8 @@ def bench_markdown(results: dict) -> str:
         ),
         "",
         "CPU us/req: the server's own CPU time (all its processes) over the run per request "
-        "answered. sessions: PostgreSQL sessions opened during the run.",
+        "answered. rounds: req/s of each round of an alternated case, whose median round "
+        "the row shows. sessions: PostgreSQL sessions opened during the run.",
         *_database_sections(results),
         "",
         "## Ratios",

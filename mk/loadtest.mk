@@ -64,7 +64,7 @@ scaling: $(DEV_STAMP) wrk-installed ## Worker-scaling study: the image under --c
 	  *) if container/engine >/dev/null 2>&1; then $(MAKE) --no-print-directory image; fi ;; esac
 	$(VENV_BIN)/python -m loadtest.scaling $(SCALING_ARGS)
 
-bench: $(DEV_STAMP) wrk-installed nginx-installed ## Benchmark (~4 min): bare ASGI/FastAPI vs our stack, nginx, raw asyncpg; loadtest/reports/bench.{json,md} [BENCH_ARGS=]
+bench: $(DEV_STAMP) wrk-installed nginx-installed ## Benchmark (~9 min): bare ASGI/FastAPI vs our stack, nginx, raw asyncpg; loadtest/reports/bench.{json,md} [BENCH_ARGS=]
 	$(VENV_BIN)/python -m loadtest.bench $(BENCH_ARGS)
 
 wrk-installed: ## Install wrk (the saturation load generator) with apt when missing (root only)
