@@ -16,33 +16,49 @@ logging.logProcesses = False
 logging.logMultiprocessing = False
 
 
+class UtcClock:
+    """A line's time: ISO 8601 UTC with milliseconds. Lines come many per second, so the date
+    and time are formatted once per second."""
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, created: float) -> str:
+        whole = int(created)
+        second, text = self._second
+        if whole != second:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+            self._second = (whole, text)
+        return f"{text}.{int((created - whole) * 1000):03d}Z"
+
+
+def json_entry(
+    ts: str, level: str, logger: str, msg: str, fields: dict[str, object] | None
+) -> dict[str, object]:
+    """One line's keys, in order: its time, level, logger and message, the request id of the
+    request being served, then the line's own fields."""
+    entry: dict[str, object] = {"ts": ts, "level": level, "logger": logger, "msg": msg}
+    request_id = request_id_var.get()
+    if request_id:
+        entry["request_id"] = request_id
+    if fields:
+        entry.update(fields)
+    return entry
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
-        # Lines come many per second: the date and time are formatted once per second.
-        self._second: tuple[int, str] = (-1, "")
-
-    def _timestamp(self, record: logging.LogRecord) -> str:
-        second, text = self._second
-        if int(record.created) != second:
-            second = int(record.created)
-            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = (second, text)
-        return f"{text}.{int(record.msecs):03d}Z"
+        self._clock = UtcClock()
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "ts": self._timestamp(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        request_id = request_id_var.get()
-        if request_id:
-            entry["request_id"] = request_id
-        extra = getattr(record, "fields", None)
-        if extra:
-            entry.update(extra)
+        entry = json_entry(
+            self._clock(record.created),
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            getattr(record, "fields", None),
+        )
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         # pydantic-core's encoder (Rust): one line per request, and json.dumps is slower.

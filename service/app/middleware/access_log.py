@@ -1,10 +1,14 @@
 import logging
+import sys
 import time
 from collections.abc import Sequence
 
 from fastapi.routing import iter_route_contexts
+from pydantic_core import to_json
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.logging import UtcClock, json_entry
 
 logger = logging.getLogger("app.access")
 
@@ -37,6 +41,7 @@ class AccessLogMiddleware:
         self.app = app
         self.route_names = RouteNames(routes)
         self.exclude_paths = frozenset(exclude_paths)
+        self.clock = UtcClock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exclude_paths:
@@ -54,12 +59,11 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_capturing_status)
         finally:
-            duration = time.perf_counter() - start
-            client = scope.get("client")
-            logger.info(
-                "request",
-                extra={
-                    "fields": {
+            if logger.isEnabledFor(logging.INFO):
+                duration = time.perf_counter() - start
+                client = scope.get("client")
+                self._write(
+                    {
                         "method": scope["method"],
                         "route": self.route_names(scope) or "<unmatched>",
                         "status": status,
@@ -67,5 +71,17 @@ class AccessLogMiddleware:
                         "client_ip": client[0] if client else None,
                         "scheme": scope.get("scheme"),
                     }
-                },
-            )
+                )
+
+    def _write(self, fields: dict[str, object]) -> None:
+        """The line the logging configuration (app.core.logging) would write, written as its
+        stream handler writes it: to stderr, flushed. A record, the handler's lock and its
+        formatter took about 12 us per line, a tenth of a ping; they bring nothing to a line
+        whose logger, level, format and destination are fixed."""
+        entry = json_entry(self.clock(time.time()), "INFO", logger.name, "request", fields)
+        try:
+            sys.stderr.write(to_json(entry).decode() + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            # Through logging, whose handler reports a stream that fails and carries on.
+            logger.info("request", extra={"fields": fields})

@@ -1,6 +1,7 @@
 """The access log names each request by the full template of the route that served it,
 through included routers and their prefixes, for a 405 too; unrouted requests stay unnamed."""
 
+import json
 import logging
 
 import pytest
@@ -35,15 +36,20 @@ def tiny_app() -> FastAPI:
     return app
 
 
+def access_lines(err: str) -> list[dict]:
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["logger"] == "app.access"]
+
+
 @pytest.fixture
-def routes_logged(caplog):
+def routes_logged(caplog, capsys):
     caplog.set_level(logging.INFO, logger="app.access")
     client = TestClient(tiny_app())
 
     def request(method: str, path: str) -> tuple[int, list[str]]:
-        caplog.clear()
+        capsys.readouterr()
         status = client.request(method, path).status_code
-        return status, [r.fields["route"] for r in caplog.records if r.name == "app.access"]
+        return status, [line["route"] for line in access_lines(capsys.readouterr().err)]
 
     return request
 
@@ -67,3 +73,16 @@ def test_each_request_is_named_by_its_full_route_template(
 
 def test_excluded_paths_are_not_logged(routes_logged):
     assert routes_logged("GET", "/livez") == (404, [])
+
+
+def test_the_line_follows_the_log_level(caplog, capsys):
+    client = TestClient(tiny_app())
+    caplog.set_level(logging.WARNING, logger="app.access")
+    client.get("/version")
+    assert access_lines(capsys.readouterr().err) == []
+    caplog.set_level(logging.INFO, logger="app.access")
+    client.get("/version")
+    [line] = access_lines(capsys.readouterr().err)
+    assert list(line) == ["ts", "level", "logger", "msg", "method", "route", "status",
+                          "duration_ms", "client_ip", "scheme"]  # fmt: skip
+    assert (line["level"], line["msg"], line["status"]) == ("INFO", "request", 200)
