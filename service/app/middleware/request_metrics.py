@@ -81,9 +81,8 @@ class RequestMetricsMiddleware(PrometheusInstrumentatorMiddleware):
             return None
         path = scope["path"]
         toggled = path[:-1] if path.endswith("/") else path + "/"
-        if not toggled or toggled == path:
-            return None
-        return self._template({**scope, "path": toggled})
+        # "/" toggles to "", which no route matches.
+        return self._template({**scope, "path": toggled}) if toggled else None
 
     def _is_excluded(self, handler: str, is_templated: bool) -> bool:
         if not is_templated:
